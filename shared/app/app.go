@@ -1,0 +1,81 @@
+// Package app wires the service's dependencies — configuration, AWS clients,
+// store, secrets, job sender — into the four Lambda handlers. The functions'
+// main packages and the local stack both build handlers here, so the code
+// that runs locally is the code that runs in Lambda.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/igny8/integrations/shared/awsclients"
+	"github.com/igny8/integrations/shared/config"
+	"github.com/igny8/integrations/shared/httpapi"
+	"github.com/igny8/integrations/shared/logging"
+	"github.com/igny8/integrations/shared/publisher"
+	"github.com/igny8/integrations/shared/syncworker"
+	"github.com/igny8/integrations/shared/webhook"
+)
+
+// App holds the wired dependencies.
+type App struct {
+	Config  config.Config
+	Clients awsclients.Clients
+	Logger  *slog.Logger
+}
+
+// New wires an App from a validated configuration and built clients. It
+// makes no network calls, so it is cheap in a Lambda INIT phase.
+func New(cfg config.Config, clients awsclients.Clients, logger *slog.Logger) *App {
+	return &App{Config: cfg, Clients: clients, Logger: logger}
+}
+
+// FromEnvironment is what each function's main calls: configuration from the
+// process environment, default AWS clients, JSON logs on stdout.
+func FromEnvironment(ctx context.Context) (*App, error) {
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := awsclients.New(ctx, awsclients.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("build AWS clients: %w", err)
+	}
+	return New(cfg, clients, logging.New(os.Stdout, cfg.LogLevel)), nil
+}
+
+// MustFromEnvironment is FromEnvironment for main packages: a configuration
+// error is printed (naming the variable) and the process exits, which fails
+// the Lambda INIT phase visibly.
+func MustFromEnvironment(ctx context.Context) *App {
+	a, err := FromEnvironment(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	return a
+}
+
+// APIHandler is the HTTP API function's handler.
+func (a *App) APIHandler() func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return httpapi.NewLambdaHandler(httpapi.Deps{Config: a.Config, Logger: a.Logger})
+}
+
+// WebhookHandler is the webhook receiver's handler.
+func (a *App) WebhookHandler() func(context.Context, events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
+	return webhook.NewHandler(webhook.Deps{Logger: a.Logger})
+}
+
+// SyncWorkerHandler is the sync worker's handler.
+func (a *App) SyncWorkerHandler() func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+	return syncworker.NewHandler(syncworker.Deps{Logger: a.Logger, Runners: syncworker.DefaultRunners()})
+}
+
+// PublisherHandler is the scheduled publisher's handler.
+func (a *App) PublisherHandler() func(context.Context, events.EventBridgeEvent) error {
+	return publisher.NewHandler(publisher.Deps{Logger: a.Logger})
+}

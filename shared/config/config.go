@@ -1,0 +1,137 @@
+// Package config reads the service's configuration from environment
+// variables and validates it once, at start-up, so that a misconfigured
+// function fails its INIT phase with a message naming the variable instead of
+// failing the first request.
+//
+// Every variable the code reads is listed in Variables; the template test
+// checks that template.yaml sets each of them, and the README's configuration
+// reference is written from the same list.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Variable describes one environment variable the service reads.
+type Variable struct {
+	Name     string
+	Required bool
+	Default  string
+	Doc      string
+}
+
+// Variables is the complete list of environment variables read by this
+// package. Nothing else in the service calls os.Getenv.
+var Variables = []Variable{
+	{Name: "STAGE", Default: "dev", Doc: "Deployment stage name (dev, prod, local); used in metric dimensions and log lines."},
+	{Name: "TABLE_NAME", Required: true, Doc: "Name of the DynamoDB single table."},
+	{Name: "SYNC_QUEUE_URL", Required: true, Doc: "URL of the SQS sync-jobs queue."},
+	{Name: "SYNC_DLQ_URL", Required: true, Doc: "URL of the sync-jobs dead-letter queue (read for health reports)."},
+	{Name: "SECRET_PREFIX", Required: true, Doc: "Prefix of every Secrets Manager secret the service owns, e.g. igny8/integrations/dev/. IAM policies are scoped to it."},
+	{Name: "JWT_ACCOUNT_CLAIM", Default: "custom:account_id", Doc: "JWT claim that carries the caller's account ID."},
+	{Name: "JWT_ADMIN_SCOPE", Default: "igny8/admin", Doc: "Scope (or Cognito group) that grants admin-only endpoints."},
+	{Name: "LOG_LEVEL", Default: "info", Doc: "debug, info, warn or error."},
+	{Name: "SECRETS_CACHE_TTL", Default: "5m", Doc: "How long a secret value is cached in memory (Go duration)."},
+	{Name: "API_MAX_BODY_BYTES", Default: "1048576", Doc: "Largest accepted API request body in bytes; larger bodies get 413."},
+	{Name: "DEV_ALLOW_HTTP", Default: "false", Doc: "Development only: accept http:// site URLs."},
+	{Name: "DEV_ALLOW_LOOPBACK", Default: "false", Doc: "Development only: let the SSRF guard dial loopback addresses (a local WordPress)."},
+}
+
+// Config is the validated configuration shared by all functions.
+type Config struct {
+	Stage           string
+	TableName       string
+	SyncQueueURL    string
+	SyncDLQURL      string
+	SecretPrefix    string
+	AccountClaim    string
+	AdminScope      string
+	LogLevel        slog.Level
+	SecretsCacheTTL time.Duration
+	MaxBodyBytes    int64
+	AllowHTTP       bool
+	AllowLoopback   bool
+}
+
+// Load reads and validates the configuration. getenv is os.Getenv in
+// production and a map lookup in tests. All problems are reported together,
+// each naming its variable.
+func Load(getenv func(string) string) (Config, error) {
+	v := func(name string) string {
+		if s := strings.TrimSpace(getenv(name)); s != "" {
+			return s
+		}
+		for _, d := range Variables {
+			if d.Name == name {
+				return d.Default
+			}
+		}
+		panic("config: variable not declared in Variables: " + name)
+	}
+	var errs []error
+	required := func(name string) string {
+		s := v(name)
+		if s == "" {
+			errs = append(errs, fmt.Errorf("%s is required but not set", name))
+		}
+		return s
+	}
+	boolean := func(name string) bool {
+		b, err := strconv.ParseBool(v(name))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s must be true or false, got %q", name, v(name)))
+		}
+		return b
+	}
+
+	c := Config{
+		Stage:        v("STAGE"),
+		TableName:    required("TABLE_NAME"),
+		SyncQueueURL: required("SYNC_QUEUE_URL"),
+		SyncDLQURL:   required("SYNC_DLQ_URL"),
+		SecretPrefix: required("SECRET_PREFIX"),
+		AccountClaim: v("JWT_ACCOUNT_CLAIM"),
+		AdminScope:   v("JWT_ADMIN_SCOPE"),
+		AllowHTTP:    boolean("DEV_ALLOW_HTTP"),
+
+		AllowLoopback: boolean("DEV_ALLOW_LOOPBACK"),
+	}
+
+	for _, name := range []string{"SYNC_QUEUE_URL", "SYNC_DLQ_URL"} {
+		if s := v(name); s != "" {
+			if u, err := url.Parse(s); err != nil || u.Scheme == "" || u.Host == "" {
+				errs = append(errs, fmt.Errorf("%s must be an absolute URL, got %q", name, s))
+			}
+		}
+	}
+	if c.SecretPrefix != "" && !strings.HasSuffix(c.SecretPrefix, "/") {
+		errs = append(errs, fmt.Errorf("SECRET_PREFIX must end with '/', got %q", c.SecretPrefix))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(v("LOG_LEVEL"))); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, got %q", v("LOG_LEVEL")))
+	}
+	ttl, err := time.ParseDuration(v("SECRETS_CACHE_TTL"))
+	if err != nil || ttl < 0 {
+		errs = append(errs, fmt.Errorf("SECRETS_CACHE_TTL must be a non-negative Go duration such as 5m, got %q", v("SECRETS_CACHE_TTL")))
+	}
+	c.SecretsCacheTTL = ttl
+	body, err := strconv.ParseInt(v("API_MAX_BODY_BYTES"), 10, 64)
+	if err != nil || body < 1024 || body > 6<<20 {
+		// 6 MB is the Lambda synchronous invocation payload limit.
+		errs = append(errs, fmt.Errorf("API_MAX_BODY_BYTES must be an integer between 1024 and 6291456, got %q", v("API_MAX_BODY_BYTES")))
+	}
+	c.MaxBodyBytes = body
+	if c.AccountClaim == "" {
+		errs = append(errs, errors.New("JWT_ACCOUNT_CLAIM must not be empty"))
+	}
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}

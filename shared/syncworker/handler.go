@@ -1,0 +1,92 @@
+// Package syncworker is the SQS-triggered sync worker's Lambda handler: it
+// decodes each message's job envelope, runs the job, and reports the
+// messages that failed as partial batch failures so that SQS redelivers only
+// those (the event source mapping uses ReportBatchItemFailures).
+package syncworker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/igny8/integrations/shared/jobs"
+	"github.com/igny8/integrations/shared/logging"
+)
+
+// Runner runs one job. The sync engine registers one per job type.
+type Runner func(ctx context.Context, job jobs.Envelope, msg events.SQSMessage) error
+
+// Deps are the worker's dependencies.
+type Deps struct {
+	Logger *slog.Logger
+	// Runners maps job types to their implementation. Types without a
+	// runner fail permanently (logged, not retried).
+	Runners map[jobs.Type]Runner
+}
+
+// ErrPermanent marks a job failure that retrying cannot fix. The message is
+// deleted (reported as success) after logging, instead of cycling to the DLQ.
+var ErrPermanent = errors.New("permanent job failure")
+
+// DefaultRunners are the job types every deployment understands.
+func DefaultRunners() map[jobs.Type]Runner {
+	return map[jobs.Type]Runner{
+		jobs.TypeNoop: func(context.Context, jobs.Envelope, events.SQSMessage) error { return nil },
+		jobs.TypeFail: func(context.Context, jobs.Envelope, events.SQSMessage) error {
+			return errors.New("test.fail jobs always fail")
+		},
+	}
+}
+
+// NewHandler returns the Lambda handler for SQS batches.
+func NewHandler(d Deps) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		var resp events.SQSEventResponse
+		for _, msg := range ev.Records {
+			if err := runOne(ctx, d, msg); err != nil {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+			}
+		}
+		return resp, nil
+	}
+}
+
+func runOne(ctx context.Context, d Deps, msg events.SQSMessage) (err error) {
+	job, err := jobs.Decode(msg.Body)
+	if err != nil {
+		// A body we cannot read will never become readable: drop it loudly.
+		d.Logger.ErrorContext(ctx, "dropping undecodable sync message", slog.String("message_id", msg.MessageId), logging.Err(err))
+		return nil
+	}
+	ctx = logging.With(ctx,
+		slog.String("message_id", msg.MessageId),
+		slog.String("job_type", string(job.Type)),
+		slog.String("idempotency_key", job.IdempotencyKey),
+		logging.IntegrationID(job.IntegrationID),
+	)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("job panicked: %v", r)
+			d.Logger.ErrorContext(ctx, "sync job panicked", logging.Err(err))
+		}
+	}()
+	run, ok := d.Runners[job.Type]
+	if !ok {
+		d.Logger.ErrorContext(ctx, "dropping sync job of unknown type")
+		return nil
+	}
+	if err := run(ctx, job, msg); err != nil {
+		if errors.Is(err, ErrPermanent) {
+			d.Logger.ErrorContext(ctx, "sync job failed permanently", logging.Err(err))
+			return nil
+		}
+		d.Logger.WarnContext(ctx, "sync job failed; SQS will redeliver", logging.Err(err),
+			slog.String("receive_count", msg.Attributes["ApproximateReceiveCount"]))
+		return err
+	}
+	d.Logger.DebugContext(ctx, "sync job done")
+	return nil
+}
