@@ -59,3 +59,7 @@ func (h *contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 func (h *contextHandler) WithGroup(name string) slog.Handler {
 	return &contextHandler{Handler: h.Handler.WithGroup(name)}
 }
+
+// String is slog.String, re-exported so callers building context attributes
+// need only this package.
+func String(key, value string) slog.Attr { return slog.String(key, value) }
