@@ -1,5 +1,6 @@
-// Command api is the api Lambda function. It only wires configuration and
-// clients; the handler lives in the shared library (see shared/app).
+// Command api is the API Lambda function: API Gateway HTTP API events
+// for /api/v1/... . It only wires configuration
+// and clients; the handler lives in the shared library (see shared/app).
 package main
 
 import (

@@ -1,5 +1,6 @@
-// Command publisher is the publisher Lambda function. It only wires configuration and
-// clients; the handler lives in the shared library (see shared/app).
+// Command publisher is the scheduled publisher Lambda function, invoked by
+// an EventBridge Scheduler schedule. It only wires configuration
+// and clients; the handler lives in the shared library (see shared/app).
 package main
 
 import (

@@ -1,5 +1,6 @@
-// Command syncworker is the syncworker Lambda function. It only wires configuration and
-// clients; the handler lives in the shared library (see shared/app).
+// Command syncworker is the sync worker Lambda function, fed batches of
+// sync jobs by the SQS event source. It only wires configuration
+// and clients; the handler lives in the shared library (see shared/app).
 package main
 
 import (

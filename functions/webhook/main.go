@@ -1,5 +1,6 @@
-// Command webhook is the webhook Lambda function. It only wires configuration and
-// clients; the handler lives in the shared library (see shared/app).
+// Command webhook is the webhook receiver Lambda function, served by a
+// function URL that WordPress calls. It only wires configuration
+// and clients; the handler lives in the shared library (see shared/app).
 package main
 
 import (

@@ -20,7 +20,7 @@ type Template struct {
 	Globals    yaml.Node            `yaml:"Globals"`
 	Parameters map[string]Parameter `yaml:"Parameters"`
 	Conditions yaml.Node            `yaml:"Conditions"`
-	Resources  map[string]Resource  `yaml:"Resources"`
+	Resources  map[string]*Resource `yaml:"Resources"`
 	Outputs    yaml.Node            `yaml:"Outputs"`
 }
 

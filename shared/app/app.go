@@ -15,8 +15,11 @@ import (
 	"github.com/igny8/integrations/shared/awsclients"
 	"github.com/igny8/integrations/shared/config"
 	"github.com/igny8/integrations/shared/httpapi"
+	"github.com/igny8/integrations/shared/jobs"
 	"github.com/igny8/integrations/shared/logging"
 	"github.com/igny8/integrations/shared/publisher"
+	"github.com/igny8/integrations/shared/secrets"
+	"github.com/igny8/integrations/shared/store"
 	"github.com/igny8/integrations/shared/syncworker"
 	"github.com/igny8/integrations/shared/webhook"
 )
@@ -26,12 +29,22 @@ type App struct {
 	Config  config.Config
 	Clients awsclients.Clients
 	Logger  *slog.Logger
+	Store   *store.Store
+	Secrets *secrets.Store
+	Jobs    *jobs.Sender
 }
 
 // New wires an App from a validated configuration and built clients. It
 // makes no network calls, so it is cheap in a Lambda INIT phase.
 func New(cfg config.Config, clients awsclients.Clients, logger *slog.Logger) *App {
-	return &App{Config: cfg, Clients: clients, Logger: logger}
+	return &App{
+		Config:  cfg,
+		Clients: clients,
+		Logger:  logger,
+		Store:   store.New(clients.DynamoDB, cfg.TableName),
+		Secrets: secrets.New(clients.SecretsManager, cfg.SecretPrefix, cfg.SecretsCacheTTL),
+		Jobs:    jobs.NewSender(clients.SQS, cfg.SyncQueueURL),
+	}
 }
 
 // FromEnvironment is what each function's main calls: configuration from the
@@ -62,7 +75,7 @@ func MustFromEnvironment(ctx context.Context) *App {
 
 // APIHandler is the HTTP API function's handler.
 func (a *App) APIHandler() func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return httpapi.NewLambdaHandler(httpapi.Deps{Config: a.Config, Logger: a.Logger})
+	return httpapi.NewLambdaHandler(httpapi.Deps{Config: a.Config, Logger: a.Logger, Integrations: a.Store})
 }
 
 // WebhookHandler is the webhook receiver's handler.

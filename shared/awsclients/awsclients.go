@@ -46,12 +46,14 @@ func New(ctx context.Context, opts Options) (Clients, error) {
 			awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")),
 		)
 	}
-	if opts.HTTPClient != nil {
-		loadOpts = append(loadOpts, awsconfig.WithHTTPClient(opts.HTTPClient))
-	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		return Clients{}, fmt.Errorf("load AWS config: %w", err)
+	}
+	if opts.HTTPClient != nil {
+		// Set after loading: LoadDefaultConfig refuses a custom client when
+		// AWS_CA_BUNDLE is set, and a wrapping client has no CA to add.
+		cfg.HTTPClient = opts.HTTPClient
 	}
 	endpoint := func(e string) *string {
 		if e == "" {
@@ -67,6 +69,9 @@ func New(ctx context.Context, opts Options) (Clients, error) {
 		Config: cfg,
 		DynamoDB: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 			o.BaseEndpoint = endpoint(ddbEndpoint)
+			// Emulators do not compute DynamoDB's CRC32 response checksum;
+			// without this the SDK warns on every response.
+			o.DisableValidateResponseChecksum = ddbEndpoint != ""
 		}),
 		SQS: sqs.NewFromConfig(cfg, func(o *sqs.Options) {
 			o.BaseEndpoint = endpoint(opts.Endpoint)

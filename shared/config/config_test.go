@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +68,17 @@ func TestEveryDeclaredVariableIsDocumented(t *testing.T) {
 			t.Errorf("variable %s is undocumented or declared twice", v.Name)
 		}
 		seen[v.Name] = true
+	}
+}
+
+func TestReadmeDocumentsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Variables {
+		if !strings.Contains(string(readme), "| `"+v.Name+"` |") {
+			t.Errorf("README's configuration table has no row for %s", v.Name)
+		}
 	}
 }

@@ -1,0 +1,125 @@
+# IGNY8 Integrations — developer and CI entry points.
+# `make help` lists the targets. Needs GNU make and Go 1.26; the SAM CLI and
+# the linters are installed on demand into ./.venv and ./bin.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+GO      ?= go
+PYTHON  ?= python3
+BIN     := $(CURDIR)/bin
+VENV    := $(CURDIR)/.venv
+
+# Pinned tool versions. staticcheck 2026.2.2 (module v0.8.2) supports Go 1.26.
+STATICCHECK_VERSION := v0.8.2
+SAM_CLI_VERSION     := 1.170.0
+RIE_VERSION         := v0.0.0-20261030222936-bef5c4ba774d
+
+STATICCHECK := $(BIN)/staticcheck
+SAM         := $(VENV)/bin/sam
+RIE         := $(BIN)/aws-lambda-rie
+
+# Lambda build flags (shared by the SAM build targets, `make build` and the
+# cold-start benchmark). lambda.norpc drops the legacy net/rpc runtime, which
+# provided.al2023 never uses.
+GO_BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
+LAMBDA_ENV     := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
+
+# The four functions: <LogicalId in template.yaml>:<folder in functions/>.
+FUNCTIONS := ApiFunction:api WebhookFunction:webhook SyncWorkerFunction:syncworker PublisherFunction:publisher
+
+# SAM CLI: no telemetry; `sam validate` needs a region even though it does
+# not call AWS.
+export SAM_CLI_TELEMETRY := 0
+AWS_REGION ?= us-east-1
+SAM_BUILD_FLAGS ?=
+
+# Every bench-<name> target in this Makefile; `make bench` runs them all.
+BENCH_TARGETS := $(sort $(patsubst %:,%,$(shell grep -hoE '^bench-[A-Za-z0-9_-]+:' $(MAKEFILE_LIST))))
+
+.PHONY: help tools sam-cli build test lint fmt validate sam-build dev token bench $(BENCH_TARGETS) clean \
+	build-ApiFunction build-WebhookFunction build-SyncWorkerFunction build-PublisherFunction
+
+help: ## List the targets
+	@echo "Usage: make <target> [VAR=value]"
+	@echo
+	@grep -hE '^[A-Za-z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  %-26s %s\n", $$1, $$2}'
+
+# ---------------------------------------------------------------- SAM build ---
+# `sam build` runs these with ARTIFACTS_DIR set (Metadata BuildMethod: makefile).
+
+build-ApiFunction: ## (sam build) the API function into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(GO_BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
+
+build-WebhookFunction: ## (sam build) the webhook function into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(GO_BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/webhook
+
+build-SyncWorkerFunction: ## (sam build) the sync worker into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(GO_BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/syncworker
+
+build-PublisherFunction: ## (sam build) the publisher into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(GO_BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/publisher
+
+# ------------------------------------------------------------- development ---
+
+build: ## Build all four functions for Lambda (linux/arm64) into bin/<name>/bootstrap
+	@for f in $(FUNCTIONS); do \
+		dir=$${f#*:}; \
+		echo "go build ./functions/$$dir -> bin/$$dir/bootstrap"; \
+		$(LAMBDA_ENV) $(GO) build $(GO_BUILD_FLAGS) -o $(BIN)/$$dir/bootstrap ./functions/$$dir; \
+	done
+
+test: ## Run the tests (unit, integration on the embedded emulator, template)
+	go test -race -count=1 ./...
+
+fmt: ## Format the Go code in place
+	gofmt -w $$(find . -type f -name '*.go' -not -path './.*/*' -not -path '*/node_modules/*')
+
+lint: $(STATICCHECK) ## gofmt check, go vet and staticcheck
+	@echo "gofmt -l"
+	@out=$$(gofmt -l $$(find . -type f -name '*.go' -not -path './.*/*' -not -path '*/node_modules/*')); \
+		if [ -n "$$out" ]; then echo "These files need gofmt (run 'make fmt'):"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+dev: ## Run the whole system locally without Docker or AWS (DATA_DIR=… keeps data between runs)
+	$(GO) run ./infra/local/cmd/localstack $(DEV_ARGS)
+
+token: ## Print a development token: make token ACCOUNT=<id> [ADMIN=1]
+	@if [ -z "$(ACCOUNT)" ]; then echo "usage: make token ACCOUNT=<account-id> [ADMIN=1]" >&2; exit 2; fi
+	@$(GO) run ./infra/local/cmd/localstack token -account $(ACCOUNT) $(if $(ADMIN),-admin)
+
+# ----------------------------------------------------------------- SAM CLI ---
+
+tools: $(SAM) $(STATICCHECK) $(RIE) ## Install the SAM CLI (.venv), staticcheck and the Lambda RIE (bin/)
+
+sam-cli: $(SAM) ## Install the SAM CLI into .venv (pinned version)
+
+$(SAM):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check --quiet 'aws-sam-cli==$(SAM_CLI_VERSION)'
+
+$(STATICCHECK):
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+$(RIE):
+	GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+validate: $(SAM) ## sam validate --lint (SAM translation + cfn-lint)
+	$(SAM) validate --lint --region $(AWS_REGION)
+
+sam-build: $(SAM) ## sam build (no containers; builds in the repository, see samconfig.toml)
+	$(SAM) build $(SAM_BUILD_FLAGS)
+
+# ------------------------------------------------------------- benchmarks ---
+
+bench: $(BENCH_TARGETS) ## Run every benchmark (bench-*)
+
+bench-coldstart: $(RIE) ## Cold-start INIT and binary size per function vs a bare binary, under the Lambda RIE
+	$(GO) run ./infra/bench/coldstart -rie $(RIE) $(BENCH_ARGS)
+
+clean: ## Remove build outputs (bin/, .aws-sam/)
+	rm -rf $(BIN) .aws-sam

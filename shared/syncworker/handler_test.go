@@ -1,0 +1,69 @@
+package syncworker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/igny8/integrations/shared/jobs"
+)
+
+func message(t *testing.T, id string, typ jobs.Type) events.SQSMessage {
+	t.Helper()
+	body, err := jobs.Encode(jobs.Envelope{Type: typ, IdempotencyKey: "key-" + id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events.SQSMessage{MessageId: id, Body: body, Attributes: map[string]string{"ApproximateReceiveCount": "1"}}
+}
+
+func TestHandlerReportsOnlyRetryableFailures(t *testing.T) {
+	var ran []string
+	runners := map[jobs.Type]Runner{
+		"ok":        func(_ context.Context, j jobs.Envelope, _ events.SQSMessage) error { ran = append(ran, j.IdempotencyKey); return nil },
+		"transient": func(context.Context, jobs.Envelope, events.SQSMessage) error { return errors.New("WordPress answered 503") },
+		"permanent": func(context.Context, jobs.Envelope, events.SQSMessage) error {
+			return fmt.Errorf("rest_cannot_create: %w", ErrPermanent)
+		},
+		"panics": func(context.Context, jobs.Envelope, events.SQSMessage) error { panic("boom") },
+	}
+	h := NewHandler(Deps{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Runners: runners})
+	batch := events.SQSEvent{Records: []events.SQSMessage{
+		message(t, "m1", "ok"),
+		message(t, "m2", "transient"),
+		message(t, "m3", "permanent"),
+		message(t, "m4", "panics"),
+		message(t, "m5", "unknown-type"),
+		{MessageId: "m6", Body: "not an envelope"},
+		message(t, "m7", "ok"),
+	}}
+	resp, err := h(context.Background(), batch)
+	if err != nil {
+		t.Fatalf("handler error fails the whole batch; got %v", err)
+	}
+	var failed []string
+	for _, f := range resp.BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	// Only transient failures and panics are retried; permanent failures,
+	// unknown types and unreadable bodies are dropped after logging.
+	if fmt.Sprint(failed) != "[m2 m4]" {
+		t.Fatalf("batch item failures = %v, want [m2 m4]", failed)
+	}
+	if fmt.Sprint(ran) != "[key-m1 key-m7]" {
+		t.Fatalf("ran %v, want both ok jobs despite failures between them", ran)
+	}
+}
+
+func TestDefaultRunners(t *testing.T) {
+	h := NewHandler(Deps{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Runners: DefaultRunners()})
+	resp, _ := h(context.Background(), events.SQSEvent{Records: []events.SQSMessage{message(t, "a", jobs.TypeNoop), message(t, "b", jobs.TypeFail)}})
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "b" {
+		t.Fatalf("failures = %+v, want only the test.fail job", resp.BatchItemFailures)
+	}
+}
