@@ -111,8 +111,9 @@ func (p *sqsPoller) receiveOnce(ctx context.Context, max int, wait int32) ([]sqs
 		MaxNumberOfMessages:         int32(max),
 		WaitTimeSeconds:             wait,
 		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
-		AttributeNames:              []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}, //nolint:staticcheck // older emulators read only this field
-		MessageAttributeNames:       []string{"All"},
+		//lint:ignore SA1019 the emulator reads only the deprecated field
+		AttributeNames:        []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll},
+		MessageAttributeNames: []string{"All"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("receive from %s: %w", p.queueURL, err)

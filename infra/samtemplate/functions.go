@@ -333,7 +333,7 @@ func (t *Template) event(name string, n eventNode, r *Resolver) (Event, error) {
 		if p.Enabled.Kind != 0 {
 			s, err := t.ResolveString(&p.Enabled, r)
 			if err != nil {
-				return ev, fmt.Errorf("Enabled: %w", err)
+				return ev, fmt.Errorf("property Enabled: %w", err)
 			}
 			q.Enabled = s != "false"
 		}
@@ -364,15 +364,15 @@ func (t *Template) event(name string, n eventNode, r *Resolver) (Event, error) {
 		}
 		input, err := t.ResolveString(&p.Input, r)
 		if err != nil {
-			return ev, fmt.Errorf("Input: %w", err)
+			return ev, fmt.Errorf("property Input: %w", err)
 		}
 		state, err := t.ResolveString(&p.State, r)
 		if err != nil {
-			return ev, fmt.Errorf("State: %w", err)
+			return ev, fmt.Errorf("property State: %w", err)
 		}
 		enabled, err := t.ResolveString(&p.Enabled, r)
 		if err != nil {
-			return ev, fmt.Errorf("Enabled: %w", err)
+			return ev, fmt.Errorf("property Enabled: %w", err)
 		}
 		ev.Schedule = &ScheduleEvent{Expression: expr, ExpressionTimezone: tz, Input: input,
 			Enabled: !strings.EqualFold(state, "DISABLED") && enabled != "false"}

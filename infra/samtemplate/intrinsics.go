@@ -209,7 +209,7 @@ func (t *Template) apply(fn string, arg *yaml.Node, r *Resolver) (any, error) {
 		}
 		return strconv.FormatBool(b), nil
 	}
-	return nil, fmt.Errorf("Fn::%s: %w", fn, ErrUnresolvable)
+	return nil, fmt.Errorf("intrinsic Fn::%s: %w", fn, ErrUnresolvable)
 }
 
 func (t *Template) evalList(arg *yaml.Node, r *Resolver, n int) ([]any, error) {
@@ -369,13 +369,13 @@ func (t *Template) evalCondition(fn string, arg *yaml.Node, r *Resolver) (bool, 
 		return fmt.Sprint(args[0]) == fmt.Sprint(args[1]), nil
 	case "Not", "And", "Or":
 		if arg.Kind != yaml.SequenceNode || len(arg.Content) == 0 {
-			return false, fmt.Errorf("Fn::%s needs a list at line %d", fn, arg.Line)
+			return false, fmt.Errorf("intrinsic Fn::%s needs a list at line %d", fn, arg.Line)
 		}
 		vals := make([]bool, 0, len(arg.Content))
 		for _, c := range arg.Content {
 			cfn, carg, ok := intrinsic(c)
 			if !ok {
-				return false, fmt.Errorf("Fn::%s: operand at line %d is not a condition", fn, c.Line)
+				return false, fmt.Errorf("intrinsic Fn::%s: operand at line %d is not a condition", fn, c.Line)
 			}
 			b, err := t.evalCondition(cfn, carg, r)
 			if err != nil {
@@ -402,7 +402,7 @@ func (t *Template) evalCondition(fn string, arg *yaml.Node, r *Resolver) (bool, 
 			return false, nil
 		}
 	}
-	return false, fmt.Errorf("Fn::%s is not a condition function: %w", fn, ErrUnresolvable)
+	return false, fmt.Errorf("intrinsic Fn::%s is not a condition function: %w", fn, ErrUnresolvable)
 }
 
 // mappingValue returns the value node for key in a mapping node, or nil.
@@ -422,18 +422,6 @@ func mappingValue(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
-}
-
-// mappingKeys returns the keys of a mapping node in document order.
-func mappingKeys(n *yaml.Node) []string {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	keys := make([]string, 0, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		keys = append(keys, n.Content[i].Value)
-	}
-	return keys
 }
 
 func sortedKeys[V any](m map[string]V) []string {

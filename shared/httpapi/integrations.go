@@ -107,6 +107,8 @@ func storeError(err error) error {
 		return apperr.Wrap(err, apperr.PreconditionFailed, "The resource changed since you read it; read it again and retry with its current version")
 	case errors.Is(err, store.ErrConflict):
 		return apperr.Wrap(err, apperr.Conflict, "%s", err.Error())
+	case errors.Is(err, store.ErrInvalid):
+		return apperr.Wrap(err, apperr.Invalid, "A required field is missing")
 	case errors.Is(err, store.ErrItemTooLarge):
 		return apperr.Wrap(err, apperr.PayloadTooLarge, "The resource would exceed the storage size limit")
 	}

@@ -242,20 +242,6 @@ func keyAV(key Key) map[string]types.AttributeValue {
 	}
 }
 
-// setKeys writes key and index keys into item.
-func setKeys(item map[string]types.AttributeValue, key Key, idx ...IndexKey) {
-	item[AttrPK] = &types.AttributeValueMemberS{Value: key.PK}
-	item[AttrSK] = &types.AttributeValueMemberS{Value: key.SK}
-	for _, ix := range idx {
-		attrs, err := keyAttrs(ix.Index)
-		if err != nil || ix.Index == "" {
-			panic(fmt.Sprintf("store: bad index key %+v", ix))
-		}
-		item[attrs[0]] = &types.AttributeValueMemberS{Value: ix.PK}
-		item[attrs[1]] = &types.AttributeValueMemberS{Value: ix.SK}
-	}
-}
-
 // isConditionFailed reports whether err is a single-item conditional check failure.
 func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
