@@ -85,8 +85,14 @@ lint: $(STATICCHECK) ## gofmt check, go vet and staticcheck
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-dev: ## Run the whole system locally without Docker or AWS (DATA_DIR=… keeps data between runs)
-	$(GO) run ./infra/local/cmd/localstack $(DEV_ARGS)
+# DATA_DIR=<folder> keeps the emulator's data there (DATA_DIR= keeps it in
+# memory; default .local/data), PUBLISH_EVERY=30s speeds up the publisher's
+# schedule, DEV_ARGS passes any other flag (go run ./infra/local/cmd/localstack -h).
+DEV_FLAGS = $(if $(filter command line environment,$(origin DATA_DIR)),-data-dir '$(DATA_DIR)') \
+	$(if $(PUBLISH_EVERY),-publish-every $(PUBLISH_EVERY)) $(DEV_ARGS)
+
+dev: ## Run the whole system locally without Docker or AWS [DATA_DIR=… PUBLISH_EVERY=30s DEV_ARGS=…]
+	$(GO) run ./infra/local/cmd/localstack $(strip $(DEV_FLAGS))
 
 token: ## Print a development token: make token ACCOUNT=<id> [ADMIN=1]
 	@if [ -z "$(ACCOUNT)" ]; then echo "usage: make token ACCOUNT=<account-id> [ADMIN=1]" >&2; exit 2; fi
@@ -98,15 +104,23 @@ tools: $(SAM) $(STATICCHECK) $(RIE) ## Install the SAM CLI (.venv), staticcheck 
 
 sam-cli: $(SAM) ## Install the SAM CLI into .venv (pinned version)
 
-$(SAM):
+# Each tool is (re)installed when its pinned version changes: the stamp file
+# names the version.
+$(SAM): $(VENV)/.aws-sam-cli-$(SAM_CLI_VERSION)
+$(VENV)/.aws-sam-cli-$(SAM_CLI_VERSION):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check --quiet 'aws-sam-cli==$(SAM_CLI_VERSION)'
+	@touch $@
 
-$(STATICCHECK):
+$(STATICCHECK): $(BIN)/.staticcheck-$(STATICCHECK_VERSION)
+$(BIN)/.staticcheck-$(STATICCHECK_VERSION):
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@touch $@
 
-$(RIE):
+$(RIE): $(BIN)/.aws-lambda-rie-$(RIE_VERSION)
+$(BIN)/.aws-lambda-rie-$(RIE_VERSION):
 	GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+	@touch $@
 
 validate: $(SAM) ## sam validate --lint (SAM translation + cfn-lint)
 	$(SAM) validate --lint --region $(AWS_REGION)

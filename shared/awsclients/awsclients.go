@@ -1,15 +1,24 @@
 // Package awsclients is the one place that builds AWS SDK clients. Lambda
-// functions call New with no endpoint and get the SDK's defaults; the local
-// stack and tests pass the embedded emulator's URL, so every other line of the
-// service issues the same aws-sdk-go-v2 calls in both places.
+// functions call New with no endpoint and get clients for the function's
+// region and execution-role credentials; the local stack and tests pass the
+// embedded emulator's URL, so every other line of the service issues the same
+// aws-sdk-go-v2 calls in both places.
+//
+// The configuration is built from the environment Lambda provides
+// (AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)
+// rather than with config.LoadDefaultConfig: the shared-config, SSO, STS and
+// credential-process providers it links add about 2 MB to every binary and
+// are never used inside Lambda. Shared config files and profiles are
+// therefore not read.
 package awsclients
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -27,6 +36,8 @@ type Options struct {
 	DynamoDBEndpoint string
 	// HTTPClient replaces the SDK's HTTP client (tests that count calls).
 	HTTPClient aws.HTTPClient
+	// Getenv reads the environment; nil means os.Getenv.
+	Getenv func(string) string
 }
 
 // Clients holds the SDK clients the service uses.
@@ -37,23 +48,11 @@ type Clients struct {
 	SecretsManager *secretsmanager.Client
 }
 
-// New loads the AWS configuration once and builds the clients from it.
-func New(ctx context.Context, opts Options) (Clients, error) {
-	var loadOpts []func(*awsconfig.LoadOptions) error
-	if opts.Endpoint != "" || opts.DynamoDBEndpoint != "" {
-		loadOpts = append(loadOpts,
-			awsconfig.WithRegion("us-east-1"),
-			awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")),
-		)
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, loadOpts...)
+// New builds the clients. It makes no network call.
+func New(_ context.Context, opts Options) (Clients, error) {
+	cfg, err := baseConfig(opts)
 	if err != nil {
-		return Clients{}, fmt.Errorf("load AWS config: %w", err)
-	}
-	if opts.HTTPClient != nil {
-		// Set after loading: LoadDefaultConfig refuses a custom client when
-		// AWS_CA_BUNDLE is set, and a wrapping client has no CA to add.
-		cfg.HTTPClient = opts.HTTPClient
+		return Clients{}, err
 	}
 	endpoint := func(e string) *string {
 		if e == "" {
@@ -80,4 +79,34 @@ func New(ctx context.Context, opts Options) (Clients, error) {
 			o.BaseEndpoint = endpoint(opts.Endpoint)
 		}),
 	}, nil
+}
+
+func baseConfig(opts Options) (aws.Config, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	cfg := aws.Config{HTTPClient: opts.HTTPClient}
+	if opts.Endpoint != "" || opts.DynamoDBEndpoint != "" {
+		cfg.Region = "us-east-1"
+		cfg.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
+		return cfg, nil
+	}
+	cfg.Region = getenv("AWS_REGION")
+	if cfg.Region == "" {
+		cfg.Region = getenv("AWS_DEFAULT_REGION")
+	}
+	key, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	var errs []error
+	if cfg.Region == "" {
+		errs = append(errs, errors.New("AWS_REGION is not set"))
+	}
+	if key == "" || secret == "" {
+		errs = append(errs, errors.New("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (Lambda sets them from the execution role)"))
+	}
+	if len(errs) > 0 {
+		return aws.Config{}, fmt.Errorf("AWS environment: %w", errors.Join(errs...))
+	}
+	cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, getenv("AWS_SESSION_TOKEN")))
+	return cfg, nil
 }

@@ -25,8 +25,13 @@ func message(t *testing.T, id string, typ jobs.Type) events.SQSMessage {
 func TestHandlerReportsOnlyRetryableFailures(t *testing.T) {
 	var ran []string
 	runners := map[jobs.Type]Runner{
-		"ok":        func(_ context.Context, j jobs.Envelope, _ events.SQSMessage) error { ran = append(ran, j.IdempotencyKey); return nil },
-		"transient": func(context.Context, jobs.Envelope, events.SQSMessage) error { return errors.New("WordPress answered 503") },
+		"ok": func(_ context.Context, j jobs.Envelope, _ events.SQSMessage) error {
+			ran = append(ran, j.IdempotencyKey)
+			return nil
+		},
+		"transient": func(context.Context, jobs.Envelope, events.SQSMessage) error {
+			return errors.New("WordPress answered 503")
+		},
 		"permanent": func(context.Context, jobs.Envelope, events.SQSMessage) error {
 			return fmt.Errorf("rest_cannot_create: %w", ErrPermanent)
 		},
