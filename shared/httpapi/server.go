@@ -93,7 +93,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.String("path", r.URL.Path),
 		slog.String("route", routeName),
 		slog.Int("status", rec.status()),
-		slog.Duration("duration", s.deps.Now().Sub(start)),
+		slog.Float64("duration_ms", float64(s.deps.Now().Sub(start).Microseconds())/1000),
 	)
 }
 
