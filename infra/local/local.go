@@ -19,11 +19,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -558,10 +559,10 @@ func (st *Stack) Banner(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "  AWS emulator   %s   (aws --endpoint-url %s ...)\n", st.EmulatorURL, st.EmulatorURL)
 	fmt.Fprintf(&b, "  Data           %s\n", persist)
-	for _, id := range sortedKeys(st.Tables) {
+	for _, id := range slices.Sorted(maps.Keys(st.Tables)) {
 		fmt.Fprintf(&b, "  Table          %s\n", st.Tables[id].Name)
 	}
-	for _, id := range sortedKeys(st.Queues) {
+	for _, id := range slices.Sorted(maps.Keys(st.Queues)) {
 		q := st.Queues[id]
 		fmt.Fprintf(&b, "  Queue          %s   %s\n", q.Name, q.URL)
 	}
@@ -583,15 +584,6 @@ func (st *Stack) Banner(w io.Writer) error {
 	fmt.Fprintf(&b, "  More tokens: make token ACCOUNT=<id> [ADMIN=1]    Stop: Ctrl-C\n\n")
 	_, err = io.WriteString(w, b.String())
 	return err
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // KeyPath returns the default signing key path in the repository.

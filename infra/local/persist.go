@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,7 +34,7 @@ const flushMarkerTag = "igny8-local-flush"
 // ran after all the stack's writes.
 func (st *Stack) flush(ctx context.Context) error {
 	var arn string
-	for _, id := range sortedKeys(st.Tables) {
+	for _, id := range slices.Sorted(maps.Keys(st.Tables)) {
 		arn = st.Tables[id].ARN
 		break
 	}

@@ -3,6 +3,8 @@ package samtemplate
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -223,7 +225,7 @@ func (t *Template) function(id string, g functionProps, r *Resolver) (Function, 
 		}
 	}
 	for _, vars := range []map[string]yaml.Node{g.Environment.Variables, p.Environment.Variables} {
-		for _, k := range sortedKeys(vars) {
+		for _, k := range slices.Sorted(maps.Keys(vars)) {
 			n := vars[k]
 			s, err := t.ResolveString(&n, r)
 			if err != nil {
@@ -241,7 +243,7 @@ func (t *Template) function(id string, g functionProps, r *Resolver) (Function, 
 		}
 		f.FunctionURL = &FunctionURLConfig{AuthType: auth, InvokeMode: p.FunctionURLConfig.InvokeMode}
 	}
-	for _, name := range sortedKeys(p.Events) {
+	for _, name := range slices.Sorted(maps.Keys(p.Events)) {
 		ev, err := t.event(name, p.Events[name], r)
 		if err != nil {
 			return Function{}, fmt.Errorf("event %s: %w", name, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/igny8/integrations/infra/samtemplate"
 	"github.com/igny8/integrations/shared/config"
 	"github.com/igny8/integrations/shared/httpapi"
+	"github.com/igny8/integrations/shared/testutil"
 )
 
 // functionProps is the part of AWS::Serverless::Function this test reads.
@@ -38,19 +39,6 @@ type httpAPIEvent struct {
 	} `yaml:"Auth"`
 }
 
-func load(t *testing.T) (*samtemplate.Template, string) {
-	t.Helper()
-	path, err := samtemplate.FindRepoFile("template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := samtemplate.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tmpl, filepath.Dir(path)
-}
-
 func functions(t *testing.T, tmpl *samtemplate.Template) map[string]functionProps {
 	t.Helper()
 	out := map[string]functionProps{}
@@ -68,7 +56,7 @@ func functions(t *testing.T, tmpl *samtemplate.Template) map[string]functionProp
 }
 
 func TestEveryFunctionHasABuildTargetAndAMainPackage(t *testing.T) {
-	tmpl, root := load(t)
+	tmpl, root := testutil.MustLoadTemplate(t)
 	for id, fn := range functions(t, tmpl) {
 		var meta struct {
 			BuildMethod string `yaml:"BuildMethod"`
@@ -104,7 +92,7 @@ func TestEveryFunctionHasABuildTargetAndAMainPackage(t *testing.T) {
 }
 
 func TestHttpApiRoutesMatchTheRouter(t *testing.T) {
-	tmpl, _ := load(t)
+	tmpl, _ := testutil.MustLoadTemplate(t)
 	fns := functions(t, tmpl)
 	api, ok := fns["ApiFunction"]
 	if !ok {
@@ -165,7 +153,7 @@ func TestHttpApiRoutesMatchTheRouter(t *testing.T) {
 }
 
 func TestEveryConfigVariableIsSetInGlobals(t *testing.T) {
-	tmpl, _ := load(t)
+	tmpl, _ := testutil.MustLoadTemplate(t)
 	var globals struct {
 		Function struct {
 			Environment struct {
@@ -184,7 +172,7 @@ func TestEveryConfigVariableIsSetInGlobals(t *testing.T) {
 }
 
 func TestEventSourcesAreWiredAsTheHandlersExpect(t *testing.T) {
-	tmpl, _ := load(t)
+	tmpl, _ := testutil.MustLoadTemplate(t)
 	fns := functions(t, tmpl)
 
 	if u := fns["WebhookFunction"].FunctionUrlConfig; u == nil || u.AuthType != "NONE" {

@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -108,10 +109,9 @@ func UniqueName(t testing.TB, prefix string) string {
 	return strings.Trim(fmt.Sprintf("%s-%s-%d-%d", prefix, slug, n, time.Now().UnixNano()%1e9), "-")
 }
 
-// MustCreateTable creates the template's Table resource under a unique name,
-// waits until it is ACTIVE, enables TTL where the implementation supports
-// it, and deletes it when the test ends. It returns the table name.
-func MustCreateTable(t testing.TB, ddb *dynamodb.Client) string {
+// MustLoadTemplate parses the repository's template.yaml and returns it with
+// the repository root.
+func MustLoadTemplate(t testing.TB) (*samtemplate.Template, string) {
 	t.Helper()
 	path, err := samtemplate.FindRepoFile("template.yaml")
 	if err != nil {
@@ -121,6 +121,15 @@ func MustCreateTable(t testing.TB, ddb *dynamodb.Client) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tmpl, filepath.Dir(path)
+}
+
+// MustCreateTable creates the template's Table resource under a unique name,
+// waits until it is ACTIVE, enables TTL where the implementation supports
+// it, and deletes it when the test ends. It returns the table name.
+func MustCreateTable(t testing.TB, ddb *dynamodb.Client) string {
+	t.Helper()
+	tmpl, _ := MustLoadTemplate(t)
 	name := UniqueName(t, "igny8")
 	if len(name) > 255 {
 		name = name[:255]
