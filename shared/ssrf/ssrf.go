@@ -6,7 +6,6 @@
 package ssrf
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -93,10 +92,8 @@ func (p Policy) Dialer(timeout time.Duration) *net.Dialer {
 func (p Policy) Transport(dialTimeout time.Duration) *http.Transport {
 	d := p.Dialer(dialTimeout)
 	return &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return d.DialContext(ctx, network, addr)
-		},
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
 		MaxIdleConnsPerHost:   8,
