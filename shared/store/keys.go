@@ -230,7 +230,7 @@ func SyncRunListPrefix() string { return skRun }
 // carry ExpiresAt (retention TTL).
 func SyncEventKey(accountID, integrationID, eventID string, created time.Time) Key {
 	return Key{
-		PK: k(intP(accountID, integrationID), "EVT", strconv.Itoa(shardOf(eventID, ListShards))),
+		PK: listShard(k(intP(accountID, integrationID), "EVT"), eventID),
 		SK: k(timeSK(created), esc(eventID)),
 	}
 }
@@ -240,7 +240,7 @@ func SyncEventKey(accountID, integrationID, eventID string, created time.Time) K
 func SyncEventByStatusIndex(accountID, integrationID, status, eventID string, created time.Time) IndexKey {
 	return IndexKey{
 		Index: IndexGSI1,
-		PK:    k(intP(accountID, integrationID), "EVTS", esc(status), strconv.Itoa(shardOf(eventID, ListShards))),
+		PK:    listShard(k(intP(accountID, integrationID), "EVTS", esc(status)), eventID),
 		SK:    k(timeSK(created), esc(eventID)),
 	}
 }
@@ -251,7 +251,7 @@ func SyncEventByStatusIndex(accountID, integrationID, status, eventID string, cr
 func SyncEventByTypeIndex(accountID, integrationID, eventType, eventID string, created time.Time) IndexKey {
 	return IndexKey{
 		Index: IndexGSI2,
-		PK:    k(intP(accountID, integrationID), "EVTT", esc(eventType), strconv.Itoa(shardOf(eventID, ListShards))),
+		PK:    listShard(k(intP(accountID, integrationID), "EVTT", esc(eventType)), eventID),
 		SK:    k(timeSK(created), esc(eventID)),
 	}
 }
@@ -274,6 +274,13 @@ func SyncEventTypePartitions(accountID, integrationID, eventType string) []strin
 
 // SyncEventTimeBound is a sort key bound for "events since t" queries.
 func SyncEventTimeBound(t time.Time) string { return timeSK(t) }
+
+// listShard is the partition of id's listing shard under base; its
+// shardPartitions(base) lists all of them, so writers and readers derive
+// the same base.
+func listShard(base, id string) string {
+	return k(base, strconv.Itoa(shardOf(id, ListShards)))
+}
 
 func shardPartitions(base string) []string {
 	out := make([]string, ListShards)
@@ -303,7 +310,7 @@ func ContentBodyKey(accountID, contentID string) Key {
 func ContentBySiteIndex(accountID, siteID, contentID string, updated time.Time) IndexKey {
 	return IndexKey{
 		Index: IndexGSI1,
-		PK:    k(siteP(accountID, siteID), "C", strconv.Itoa(shardOf(contentID, ListShards))),
+		PK:    listShard(k(siteP(accountID, siteID), "C"), contentID),
 		SK:    k(timeSK(updated), esc(contentID)),
 	}
 }
@@ -314,7 +321,7 @@ func ContentBySiteIndex(accountID, siteID, contentID string, updated time.Time) 
 func ContentBySiteStatusIndex(accountID, siteID, status, contentID string, updated time.Time) IndexKey {
 	return IndexKey{
 		Index: IndexGSI2,
-		PK:    k(siteP(accountID, siteID), "CS", esc(status), strconv.Itoa(shardOf(contentID, ListShards))),
+		PK:    listShard(k(siteP(accountID, siteID), "CS", esc(status)), contentID),
 		SK:    k(timeSK(updated), esc(contentID)),
 	}
 }
@@ -324,7 +331,7 @@ func ContentBySiteStatusIndex(accountID, siteID, status, contentID string, updat
 func ContentBySiteTypeIndex(accountID, siteID, contentType, contentID string, updated time.Time) IndexKey {
 	return IndexKey{
 		Index: IndexGSI3,
-		PK:    k(siteP(accountID, siteID), "CT", esc(contentType), strconv.Itoa(shardOf(contentID, ListShards))),
+		PK:    listShard(k(siteP(accountID, siteID), "CT", esc(contentType)), contentID),
 		SK:    k(timeSK(updated), esc(contentID)),
 	}
 }
@@ -359,7 +366,7 @@ func ContentWordPressKey(accountID, integrationID string, wordpressID int64) Key
 // the publish counters.
 func ApprovedQueueKey(accountID, siteID, contentID string, approvedAt time.Time) Key {
 	return Key{
-		PK: k(siteP(accountID, siteID), "APQ", strconv.Itoa(shardOf(contentID, ListShards))),
+		PK: listShard(k(siteP(accountID, siteID), "APQ"), contentID),
 		SK: k(timeSK(approvedAt), esc(contentID)),
 	}
 }
@@ -382,7 +389,7 @@ func TaxonomyKey(accountID, siteID, taxonomyID string) Key {
 func TaxonomyBySiteIndex(accountID, siteID, taxonomyType, slug, taxonomyID string) IndexKey {
 	return IndexKey{
 		Index: IndexGSI1,
-		PK:    k(siteP(accountID, siteID), "TAXS", strconv.Itoa(shardOf(taxonomyID, ListShards))),
+		PK:    listShard(k(siteP(accountID, siteID), "TAXS"), taxonomyID),
 		SK:    k(esc(taxonomyType), esc(slug), esc(taxonomyID)),
 	}
 }
@@ -412,7 +419,7 @@ func ImageKey(accountID, siteID, imageID string) Key {
 func ImageBySiteIndex(accountID, siteID, imageID string, created time.Time) IndexKey {
 	return IndexKey{
 		Index: IndexGSI1,
-		PK:    k(siteP(accountID, siteID), "IMGS", strconv.Itoa(shardOf(imageID, ListShards))),
+		PK:    listShard(k(siteP(accountID, siteID), "IMGS"), imageID),
 		SK:    k(timeSK(created), esc(imageID)),
 	}
 }
