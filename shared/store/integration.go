@@ -60,6 +60,9 @@ type IntegrationStore interface {
 	CreateIntegration(ctx context.Context, in Integration) (Integration, error)
 	UpdateIntegration(ctx context.Context, in Integration) (Integration, error)
 	DeleteIntegration(ctx context.Context, accountID, id string, expectedVersion int64) error
+	// NewID returns a fresh ID, for callers that must name things after an
+	// integration (its secrets) before creating it.
+	NewID() string
 }
 
 var _ IntegrationStore = (*Store)(nil)
@@ -303,6 +306,9 @@ func (s *Store) guardOps(in Integration, old *Integration) ([]txOp, error) {
 	}
 	return ops, nil
 }
+
+// NewID returns a fresh, time-ordered, unguessable ID.
+func (s *Store) NewID() string { return s.newID() }
 
 // CreateIntegration stores a new integration and its two uniqueness guards
 // in one transaction. ID is generated when empty; CreatedAt, UpdatedAt and

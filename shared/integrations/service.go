@@ -1,0 +1,189 @@
+// Package integrations is the domain service for site connections: creating,
+// changing and deleting an account's integrations, keeping each site's
+// WordPress credentials in Secrets Manager, testing the connection and
+// reading the site's structure. The API calls it; it calls the store, the
+// secrets store and the WordPress client, and nothing else.
+//
+// Two keys of an integration's config_json belong to the service and are
+// read-only for callers (ignored when sent): "connection" (the last
+// connection test) and "structure" (the site's post types, taxonomies and
+// counts).
+package integrations
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/igny8/integrations/shared/apperr"
+	"github.com/igny8/integrations/shared/logging"
+	"github.com/igny8/integrations/shared/store"
+	"github.com/igny8/integrations/shared/wordpress"
+)
+
+// Site is what the service needs from a WordPress site's client.
+type Site interface {
+	TestConnection(ctx context.Context) (wordpress.Connection, error)
+	Types(ctx context.Context) ([]wordpress.PostType, error)
+	Taxonomies(ctx context.Context) ([]wordpress.Taxonomy, error)
+	CollectionTotal(ctx context.Context, restBase string) (int, error)
+}
+
+// Connector opens a client for a site URL with credentials. Production
+// wiring returns a *wordpress.Client built on the SSRF-guarded transport.
+type Connector func(siteURL string, creds wordpress.Credentials) (Site, error)
+
+// Secrets is the part of the secrets store the service uses.
+type Secrets interface {
+	Get(ctx context.Context, name string) (string, error)
+	Put(ctx context.Context, name, value, description string) error
+	Delete(ctx context.Context, name string) error
+}
+
+// Deps are the service's collaborators and settings.
+type Deps struct {
+	Store   store.IntegrationStore
+	Secrets Secrets
+	Connect Connector
+	// AllowHTTP accepts http:// site URLs (development only).
+	AllowHTTP bool
+	// StructureMaxAge is how old the stored structure and counts may be
+	// before content_types refreshes them.
+	StructureMaxAge time.Duration
+	Logger          *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service implements the integrations use cases.
+type Service struct{ deps Deps }
+
+// New returns the service.
+func New(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.StructureMaxAge <= 0 {
+		d.StructureMaxAge = time.Hour
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{deps: d}
+}
+
+// Platforms the service can connect. Others are recognised by name so the
+// API can say "not supported yet" instead of "invalid".
+const PlatformWordPress = "wordpress"
+
+var futurePlatforms = map[string]bool{"shopify": true, "webflow": true, "ghost": true, "wix": true, "squarespace": true}
+
+// Config keys the service owns.
+const (
+	ConfigConnection = "connection"
+	ConfigStructure  = "structure"
+)
+
+// Connection statuses.
+const (
+	StatusConnected = "connected"
+	StatusError     = "error"
+	// StatusUntested is the state before the first test and after the URL
+	// or credentials change without a test.
+	StatusUntested = "untested"
+)
+
+// Get returns one of the account's integrations.
+func (s *Service) Get(ctx context.Context, accountID, id string) (store.Integration, error) {
+	in, err := s.deps.Store.GetIntegration(ctx, accountID, id)
+	if err != nil {
+		return store.Integration{}, storeError(err)
+	}
+	return in, nil
+}
+
+// List returns one page of the account's integrations.
+func (s *Service) List(ctx context.Context, accountID string, f store.IntegrationFilter, p store.PageRequest) (store.Page[store.Integration], error) {
+	page, err := s.deps.Store.ListIntegrations(ctx, accountID, f, p)
+	return page, storeError(err)
+}
+
+// credentialsSecretName is the Secrets Manager name (under the service's
+// prefix) of an integration's WordPress credentials: one secret per site,
+// named by the integration's ID, which never changes, so rotating or moving
+// the site to another URL keeps the same secret.
+func credentialsSecretName(integrationID string) string {
+	return "wordpress/credentials/" + integrationID
+}
+
+// mutate applies change to the stored integration under optimistic locking,
+// re-reading and re-applying when a concurrent writer got there first, so a
+// service-managed update never overwrites a caller's change.
+func (s *Service) mutate(ctx context.Context, accountID, id string, change func(*store.Integration) error) (store.Integration, error) {
+	const attempts = 4
+	for i := 0; ; i++ {
+		cur, err := s.deps.Store.GetIntegration(ctx, accountID, id)
+		if err != nil {
+			return store.Integration{}, storeError(err)
+		}
+		if err := change(&cur); err != nil {
+			return store.Integration{}, err
+		}
+		out, err := s.deps.Store.UpdateIntegration(ctx, cur)
+		if errors.Is(err, store.ErrPreconditionFailed) && i+1 < attempts {
+			continue
+		}
+		if err != nil {
+			return store.Integration{}, storeError(err)
+		}
+		return out, nil
+	}
+}
+
+func (s *Service) log(ctx context.Context, in store.Integration) context.Context {
+	return logging.With(ctx, logging.IntegrationID(in.ID), logging.AccountID(in.AccountID))
+}
+
+// storeError maps the store's typed errors to application errors. Not found
+// is the same whether the item is missing or another account's, so
+// existence never leaks across tenants.
+func storeError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return apperr.Wrap(err, apperr.NotFound, "No integration with that ID in your account")
+	case errors.Is(err, store.ErrInvalidCursor):
+		return &apperr.Error{Code: apperr.Invalid, Field: "cursor", Message: "cursor is not one this API returned for this listing", Err: err}
+	case errors.Is(err, store.ErrPreconditionFailed):
+		return apperr.Wrap(err, apperr.PreconditionFailed, "The integration changed since you read it; read it again and retry with its current version")
+	case errors.Is(err, store.ErrItemTooLarge):
+		return apperr.Wrap(err, apperr.PayloadTooLarge, "The integration would exceed the storage size limit; make config_json smaller")
+	case errors.Is(err, store.ErrInvalid):
+		return apperr.Wrap(err, apperr.Invalid, "A required field is missing")
+	}
+	var ce *store.ConflictError
+	if errors.As(err, &ce) {
+		e := apperr.Wrap(err, apperr.Conflict, "%s", conflictMessage(ce))
+		switch ce.Reason {
+		case store.ConflictSitePlatform:
+			e.Field = "site_id"
+		case store.ConflictURL:
+			e.Field = "external_site_url"
+		}
+		return e
+	}
+	return fmt.Errorf("integration store: %w", err)
+}
+
+func conflictMessage(ce *store.ConflictError) string {
+	switch ce.Reason {
+	case store.ConflictSitePlatform:
+		return "This site already has an integration for that platform: " + ce.Detail
+	case store.ConflictURL:
+		return "Another integration in your account already connects this URL: " + ce.Detail
+	}
+	return ce.Detail
+}
