@@ -39,7 +39,7 @@ SAM_BUILD_FLAGS ?=
 # Every bench-<name> target in this Makefile; `make bench` runs them all.
 BENCH_TARGETS := $(sort $(patsubst %:,%,$(shell grep -hoE '^bench-[A-Za-z0-9_-]+:' $(MAKEFILE_LIST))))
 
-.PHONY: help tools sam-cli build test lint fmt validate sam-build dev token bench $(BENCH_TARGETS) clean \
+.PHONY: help tools sam-cli build test e2e wordpress wordpress-stop lint fmt validate sam-build dev token bench $(BENCH_TARGETS) clean \
 	build-ApiFunction build-WebhookFunction build-SyncWorkerFunction build-PublisherFunction
 
 help: ## List the targets
@@ -72,8 +72,26 @@ build: ## Build all four functions for Lambda (linux/arm64) into bin/<name>/boot
 		$(LAMBDA_ENV) $(GO) build $(GO_BUILD_FLAGS) -o $(BIN)/$$dir/bootstrap ./functions/$$dir; \
 	done
 
-test: ## Run the tests (unit, integration on the embedded emulator, template)
+# The end-to-end tier (infra/e2e) runs inside `make test` only when a
+# WordPress is configured in the environment (E2E_WP_ENV=<env file>, or
+# E2E_WP_URL, E2E_WP_USERNAME and E2E_WP_APP_PASSWORD); `make e2e` starts the
+# loopback WordPress and requires it.
+WP_ENV_FILE := $(CURDIR)/.local/wordpress/env
+
+test: ## Run the tests (unit, integration on the embedded emulator, template; end to end when a WordPress is configured)
 	go test -race -count=1 ./...
+	@if [ -z "$${E2E_WP_ENV:-}$${E2E_WP_URL:-}" ]; then \
+		echo "NOTE: the end-to-end tier (infra/e2e) was SKIPPED: no WordPress configured. Run 'make e2e' to start one and run it."; \
+	else echo "The end-to-end tier ran against $${E2E_WP_URL:-the WordPress in $${E2E_WP_ENV}}."; fi
+
+wordpress: ## Start (or reuse) a real WordPress on http://127.0.0.1:8089 from Debian's packages
+	bash infra/wordpress/start.sh
+
+wordpress-stop: ## Stop the loopback WordPress (PURGE=1 also deletes its data)
+	bash infra/wordpress/stop.sh $(if $(PURGE),--purge)
+
+e2e: wordpress ## Start WordPress and run the end-to-end tier against it
+	E2E_WP_ENV=$(WP_ENV_FILE) E2E_REQUIRED=1 $(GO) test -race -count=1 -v ./infra/e2e/...
 
 fmt: ## Format the Go code in place
 	gofmt -w $$(find . -type f -name '*.go' -not -path './.*/*' -not -path '*/node_modules/*')

@@ -8,20 +8,25 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/igny8/integrations/shared/awsclients"
 	"github.com/igny8/integrations/shared/config"
 	"github.com/igny8/integrations/shared/httpapi"
+	"github.com/igny8/integrations/shared/integrations"
 	"github.com/igny8/integrations/shared/jobs"
 	"github.com/igny8/integrations/shared/logging"
 	"github.com/igny8/integrations/shared/publisher"
 	"github.com/igny8/integrations/shared/secrets"
+	"github.com/igny8/integrations/shared/ssrf"
 	"github.com/igny8/integrations/shared/store"
 	"github.com/igny8/integrations/shared/syncworker"
 	"github.com/igny8/integrations/shared/webhook"
+	"github.com/igny8/integrations/shared/wordpress"
 )
 
 // App holds the wired dependencies.
@@ -32,19 +37,44 @@ type App struct {
 	Store   *store.Store
 	Secrets *secrets.Store
 	Jobs    *jobs.Sender
+	// Integrations is the domain service behind the integration routes.
+	Integrations *integrations.Service
+	// wordpressTransport is shared by every WordPress client of this
+	// instance, so warm invocations reuse connections to the same site.
+	wordpressTransport http.RoundTripper
 }
 
 // New wires an App from a validated configuration and built clients. It
 // makes no network calls, so it is cheap in a Lambda INIT phase.
 func New(cfg config.Config, clients awsclients.Clients, logger *slog.Logger) *App {
-	return &App{
-		Config:  cfg,
-		Clients: clients,
-		Logger:  logger,
-		Store:   store.New(clients.DynamoDB, cfg.TableName),
-		Secrets: secrets.New(clients.SecretsManager, cfg.SecretPrefix, cfg.SecretsCacheTTL),
-		Jobs:    jobs.NewSender(clients.SQS, cfg.SyncQueueURL),
+	a := &App{
+		Config:             cfg,
+		Clients:            clients,
+		Logger:             logger,
+		Store:              store.New(clients.DynamoDB, cfg.TableName),
+		Secrets:            secrets.New(clients.SecretsManager, cfg.SecretPrefix, cfg.SecretsCacheTTL),
+		Jobs:               jobs.NewSender(clients.SQS, cfg.SyncQueueURL),
+		wordpressTransport: ssrf.Policy{AllowLoopback: cfg.AllowLoopback}.Transport(10 * time.Second),
 	}
+	a.Integrations = integrations.New(integrations.Deps{
+		Store:           a.Store,
+		Secrets:         a.Secrets,
+		Connect:         a.ConnectWordPress,
+		AllowHTTP:       cfg.AllowHTTP,
+		StructureMaxAge: cfg.StructureMaxAge,
+		Logger:          logger,
+	})
+	return a
+}
+
+// ConnectWordPress opens a WordPress client for a site through the SSRF
+// guard: the one way any function talks to a user's site.
+func (a *App) ConnectWordPress(siteURL string, creds wordpress.Credentials) (integrations.Site, error) {
+	return wordpress.New(siteURL, creds, wordpress.Options{
+		Policy:    ssrf.Policy{AllowLoopback: a.Config.AllowLoopback},
+		Transport: a.wordpressTransport,
+		Timeout:   a.Config.WordPressTimeout,
+	})
 }
 
 // FromEnvironment is what each function's main calls: configuration from the
@@ -75,7 +105,7 @@ func MustFromEnvironment(ctx context.Context) *App {
 
 // APIHandler is the HTTP API function's handler.
 func (a *App) APIHandler() func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return httpapi.NewLambdaHandler(httpapi.Deps{Config: a.Config, Logger: a.Logger, Integrations: a.Store})
+	return httpapi.NewLambdaHandler(httpapi.Deps{Config: a.Config, Logger: a.Logger, Integrations: a.Integrations})
 }
 
 // WebhookHandler is the webhook receiver's handler.

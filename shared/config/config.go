@@ -39,6 +39,8 @@ var Variables = []Variable{
 	{Name: "LOG_LEVEL", Default: "info", Doc: "debug, info, warn or error."},
 	{Name: "SECRETS_CACHE_TTL", Default: "5m", Doc: "How long a secret value is cached in memory (Go duration)."},
 	{Name: "API_MAX_BODY_BYTES", Default: "1048576", Doc: "Largest accepted API request body in bytes; larger bodies get 413."},
+	{Name: "STRUCTURE_MAX_AGE", Default: "1h", Doc: "How old a site's stored structure and per-type counts may be before content_types reads them from WordPress again (Go duration)."},
+	{Name: "WORDPRESS_TIMEOUT", Default: "20s", Doc: "Timeout of one request to a WordPress site (Go duration); failed attempts are retried with backoff within the caller's own deadline."},
 	{Name: "DEV_ALLOW_HTTP", Default: "false", Doc: "Development only: accept http:// site URLs."},
 	{Name: "DEV_ALLOW_LOOPBACK", Default: "false", Doc: "Development only: let the SSRF guard dial loopback addresses (a local WordPress)."},
 }
@@ -55,8 +57,12 @@ type Config struct {
 	LogLevel        slog.Level
 	SecretsCacheTTL time.Duration
 	MaxBodyBytes    int64
-	AllowHTTP       bool
-	AllowLoopback   bool
+	// StructureMaxAge bounds the age of a site's cached structure and counts.
+	StructureMaxAge time.Duration
+	// WordPressTimeout is the per-attempt timeout of WordPress requests.
+	WordPressTimeout time.Duration
+	AllowHTTP        bool
+	AllowLoopback    bool
 }
 
 // Load reads and validates the configuration. getenv is os.Getenv in
@@ -90,6 +96,14 @@ func Load(getenv func(string) string) (Config, error) {
 		return b
 	}
 
+	duration := func(name string, lo, hi time.Duration) time.Duration {
+		d, err := time.ParseDuration(v(name))
+		if err != nil || d < lo || d > hi {
+			errs = append(errs, fmt.Errorf("%s must be a Go duration from %s to %s, got %q", name, lo, hi, v(name)))
+		}
+		return d
+	}
+
 	c := Config{
 		Stage:        v("STAGE"),
 		TableName:    required("TABLE_NAME"),
@@ -121,6 +135,8 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("SECRETS_CACHE_TTL must be a non-negative Go duration such as 5m, got %q", v("SECRETS_CACHE_TTL")))
 	}
 	c.SecretsCacheTTL = ttl
+	c.StructureMaxAge = duration("STRUCTURE_MAX_AGE", time.Second, 7*24*time.Hour)
+	c.WordPressTimeout = duration("WORDPRESS_TIMEOUT", time.Second, 5*time.Minute)
 	body, err := strconv.ParseInt(v("API_MAX_BODY_BYTES"), 10, 64)
 	if err != nil || body < 1024 || body > 6<<20 {
 		// 6 MB is the Lambda synchronous invocation payload limit.

@@ -63,7 +63,8 @@ func (r response) json(t *testing.T) map[string]any {
 }
 
 // call sends one request through the Lambda adapter, as API Gateway would.
-func call(t *testing.T, h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), method, target string, who caller, body string) response {
+// headerPairs are extra request headers as name, value, name, value….
+func call(t *testing.T, h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), method, target string, who caller, body string, headerPairs ...string) response {
 	t.Helper()
 	u, err := url.Parse(target)
 	if err != nil {
@@ -77,6 +78,9 @@ func call(t *testing.T, h func(context.Context, events.APIGatewayV2HTTPRequest) 
 			RequestID: "test-request", DomainName: "api.test",
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: u.Path, SourceIP: "192.0.2.1"},
 		},
+	}
+	for i := 0; i+1 < len(headerPairs); i += 2 {
+		ev.Headers[strings.ToLower(headerPairs[i])] = headerPairs[i+1]
 	}
 	if who != nil {
 		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
@@ -94,16 +98,20 @@ func call(t *testing.T, h func(context.Context, events.APIGatewayV2HTTPRequest) 
 	return response{status: out.StatusCode, headers: out.Headers, body: b}
 }
 
-// emptyStore is an IntegrationStore with nothing in it, for tests of
-// routing and auth that must not reach DynamoDB.
-type emptyStore struct{ calls int }
+// emptyStore is an IntegrationService with nothing in it, for tests of
+// routing and auth that must not reach DynamoDB. Only List is implemented;
+// any other method panics, which the server turns into a 500.
+type emptyStore struct {
+	IntegrationService
+	calls int
+}
 
-func (e *emptyStore) ListIntegrations(context.Context, string, store.IntegrationFilter, store.PageRequest) (store.Page[store.Integration], error) {
+func (e *emptyStore) List(context.Context, string, store.IntegrationFilter, store.PageRequest) (store.Page[store.Integration], error) {
 	e.calls++
 	return store.Page[store.Integration]{}, nil
 }
 
-func newTestHandler(t *testing.T, s IntegrationStore, logs io.Writer) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+func newTestHandler(t *testing.T, s IntegrationService, logs io.Writer) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	t.Helper()
 	if logs == nil {
 		logs = io.Discard

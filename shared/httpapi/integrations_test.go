@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/igny8/integrations/shared/integrations"
 	"github.com/igny8/integrations/shared/logging"
 	"github.com/igny8/integrations/shared/store"
 	"github.com/igny8/integrations/shared/testutil"
@@ -38,7 +39,7 @@ func TestListIntegrationsPagesThroughTheCallersOwnOnly(t *testing.T) {
 	if _, err := st.CreateIntegration(ctx, store.Integration{AccountID: "acct-b", SiteID: "site-b", Platform: "wordpress", ExternalSiteURL: "https://b.example.com"}); err != nil {
 		t.Fatal(err)
 	}
-	h := NewLambdaHandler(Deps{Config: testConfig(t), Logger: logging.New(io.Discard, slog.LevelInfo), Integrations: st})
+	h := NewLambdaHandler(Deps{Config: testConfig(t), Logger: logging.New(io.Discard, slog.LevelInfo), Integrations: integrations.New(integrations.Deps{Store: st})})
 
 	// Page through account A two at a time: 2 + 2 + 1, one Query per page.
 	seen := map[string]bool{}

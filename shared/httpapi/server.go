@@ -7,7 +7,6 @@
 package httpapi
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,19 +16,13 @@ import (
 	"github.com/igny8/integrations/shared/apperr"
 	"github.com/igny8/integrations/shared/config"
 	"github.com/igny8/integrations/shared/logging"
-	"github.com/igny8/integrations/shared/store"
 )
-
-// IntegrationStore is what the API needs from the store for integrations.
-type IntegrationStore interface {
-	ListIntegrations(ctx context.Context, accountID string, f store.IntegrationFilter, p store.PageRequest) (store.Page[store.Integration], error)
-}
 
 // Deps are the API's dependencies.
 type Deps struct {
 	Config       config.Config
 	Logger       *slog.Logger
-	Integrations IntegrationStore
+	Integrations IntegrationService
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
