@@ -212,7 +212,7 @@ func (s *Server) handleGetIntegration(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	if match := r.Header.Get("If-None-Match"); match != "" && match == etag(in.Version) {
+	if etagMatches(r.Header.Get("If-None-Match"), in.Version) {
 		setETag(w, in.Version)
 		w.WriteHeader(http.StatusNotModified)
 		return nil
@@ -339,6 +339,18 @@ func (s *Server) handleContentTypes(w http.ResponseWriter, r *http.Request) erro
 
 // etag is the entity tag of a version: the version number, quoted.
 func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
+
+// etagMatches reports whether an If-None-Match header (a list of tags,
+// weak or strong, or *) names version. Weak comparison is right for GET.
+func etagMatches(header string, version int64) bool {
+	for _, tag := range strings.Split(header, ",") {
+		tag = strings.TrimSpace(tag)
+		if tag == "*" || strings.TrimPrefix(tag, "W/") == etag(version) {
+			return true
+		}
+	}
+	return false
+}
 
 func setETag(w http.ResponseWriter, version int64) {
 	if version > 0 {

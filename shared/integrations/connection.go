@@ -269,7 +269,7 @@ func (s *Service) fetchStructure(ctx context.Context, site Site) (Structure, err
 func (s *Service) UpdateStructure(ctx context.Context, accountID, id string) (Structure, store.Integration, error) {
 	in, site, err := s.open(ctx, accountID, id)
 	if err != nil {
-		return Structure{}, store.Integration{}, err
+		return Structure{}, store.Integration{}, wordpressError(err)
 	}
 	st, err := s.fetchStructure(ctx, site)
 	if err != nil {
