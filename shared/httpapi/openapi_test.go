@@ -420,7 +420,7 @@ func TestOpenAPIDiagnosisCodesAreTheWordPressCodes(t *testing.T) {
 	slices.Sort(documented)
 
 	defined := map[string]bool{}
-	for _, dir := range []string{"../wordpress", "../integrations"} {
+	for _, dir := range []string{"../wordpress", "../integrations", "../sitecreds"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("no Go files in %s: %v", dir, err)

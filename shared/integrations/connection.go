@@ -85,7 +85,7 @@ func (s *Service) TestConnection(ctx context.Context, accountID, id string) (Con
 		return ConnectionReport{}, store.Integration{}, storeError(err)
 	}
 	ctx = s.log(ctx, in)
-	creds, err := s.credentials(ctx, in)
+	creds, err := s.creds.Get(ctx, in)
 	var report ConnectionReport
 	if err == nil {
 		report, err = s.test(ctx, in, creds)
@@ -136,7 +136,7 @@ func (s *Service) test(ctx context.Context, in store.Integration, creds Credenti
 }
 
 func (s *Service) site(in store.Integration, creds Credentials) (Site, error) {
-	site, err := s.deps.Connect(in.ExternalSiteURL, wordpress.Credentials{Username: creds.Username, Password: creds.ApplicationPassword})
+	site, err := s.deps.Connect(in.ExternalSiteURL, creds.WordPress())
 	if err != nil {
 		return nil, fmt.Errorf("open WordPress client for integration %s: %w", in.ID, err)
 	}
@@ -447,7 +447,7 @@ func (s *Service) open(ctx context.Context, accountID, id string) (store.Integra
 }
 
 func (s *Service) openIntegration(ctx context.Context, in store.Integration) (store.Integration, Site, error) {
-	creds, err := s.credentials(ctx, in)
+	creds, err := s.creds.Get(ctx, in)
 	if err != nil {
 		return in, nil, err
 	}

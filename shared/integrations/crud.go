@@ -3,7 +3,6 @@ package integrations
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -11,10 +10,9 @@ import (
 
 	"github.com/igny8/integrations/shared/apperr"
 	"github.com/igny8/integrations/shared/logging"
-	"github.com/igny8/integrations/shared/secrets"
+	"github.com/igny8/integrations/shared/sitecreds"
 	"github.com/igny8/integrations/shared/siteurl"
 	"github.com/igny8/integrations/shared/store"
-	"github.com/igny8/integrations/shared/wordpress"
 )
 
 // Field limits. WordPress user logins are at most 60 characters;
@@ -33,10 +31,7 @@ const (
 var siteIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]*$`)
 
 // Credentials are a site's WordPress credentials as the caller sends them.
-type Credentials struct {
-	Username            string
-	ApplicationPassword string
-}
+type Credentials = sitecreds.Credentials
 
 // CreateInput is a new integration as the caller describes it.
 type CreateInput struct {
@@ -119,7 +114,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Result, error) {
 		SyncStatus:        "idle",
 		ConnectionStatus:  StatusUntested,
 		Config:            cfg,
-		CredentialsSecret: credentialsSecretName(id),
+		CredentialsSecret: sitecreds.SecretName(id),
 		Username:          creds.Username,
 		PasswordLast4:     last4(creds.ApplicationPassword),
 	}
@@ -127,12 +122,12 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Result, error) {
 	// The secret first: if storing the integration then fails, what is left
 	// behind is an unreferenced secret, never an integration that claims
 	// credentials it does not have.
-	if err := s.putCredentials(ctx, it, creds); err != nil {
+	if err := s.creds.Put(ctx, it, creds); err != nil {
 		return Result{}, err
 	}
 	created, err := s.deps.Store.CreateIntegration(ctx, it)
 	if err != nil {
-		if derr := s.deps.Secrets.Delete(ctx, it.CredentialsSecret); derr != nil {
+		if derr := s.creds.Delete(ctx, it.CredentialsSecret); derr != nil {
 			s.deps.Logger.WarnContext(ctx, "could not remove the credentials of an integration that was not created", logging.Err(derr))
 		}
 		return Result{}, storeError(err)
@@ -191,7 +186,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (Result, error) {
 		}
 		next.Username, next.PasswordLast4 = creds.Username, last4(creds.ApplicationPassword)
 		if next.CredentialsSecret == "" {
-			next.CredentialsSecret = credentialsSecretName(cur.ID)
+			next.CredentialsSecret = sitecreds.SecretName(cur.ID)
 		}
 	}
 	reconnect := rotate || next.ExternalSiteURL != cur.ExternalSiteURL
@@ -203,7 +198,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (Result, error) {
 		// The version was checked above; a concurrent change between here
 		// and the write below fails the write with 412 and the caller
 		// retries, re-sending the same password.
-		if err := s.putCredentials(ctx, next, creds); err != nil {
+		if err := s.creds.Put(ctx, next, creds); err != nil {
 			return Result{}, err
 		}
 		s.deps.Logger.InfoContext(ctx, "integration credentials rotated")
@@ -216,7 +211,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (Result, error) {
 		return Result{Integration: saved}, nil
 	}
 	if !rotate {
-		if creds, err = s.credentials(ctx, saved); err != nil {
+		if creds, err = s.creds.Get(ctx, saved); err != nil {
 			return s.recordFailure(ctx, saved, err)
 		}
 	}
@@ -239,7 +234,7 @@ func (s *Service) Delete(ctx context.Context, accountID, id string, expectedVers
 		if name == "" {
 			continue
 		}
-		if err := s.deps.Secrets.Delete(ctx, name); err != nil {
+		if err := s.creds.Delete(ctx, name); err != nil {
 			return fmt.Errorf("delete integration %s: %w", id, err)
 		}
 	}
@@ -248,50 +243,6 @@ func (s *Service) Delete(ctx context.Context, accountID, id string, expectedVers
 	}
 	s.deps.Logger.InfoContext(ctx, "integration deleted")
 	return nil
-}
-
-// secretValue is the JSON stored in each site's credentials secret.
-type secretValue struct {
-	Username            string `json:"username"`
-	ApplicationPassword string `json:"application_password"`
-}
-
-func (s *Service) putCredentials(ctx context.Context, in store.Integration, c Credentials) error {
-	raw, err := json.Marshal(secretValue(c))
-	if err != nil {
-		return fmt.Errorf("encode credentials: %w", err)
-	}
-	desc := fmt.Sprintf("WordPress Application Password for integration %s (%s)", in.ID, in.ExternalSiteURL)
-	if err := s.deps.Secrets.Put(ctx, in.CredentialsSecret, string(raw), desc); err != nil {
-		return fmt.Errorf("store credentials of integration %s: %w", in.ID, err)
-	}
-	return nil
-}
-
-// errCredentialsMissing is the diagnosis when an integration's secret is gone.
-var errCredentialsMissing = &wordpress.Error{
-	Code:    "credentials_missing",
-	Message: "This integration has no stored WordPress credentials.",
-	Hint:    "Enter the WordPress username and an Application Password again.",
-}
-
-// credentials reads an integration's credentials from Secrets Manager.
-func (s *Service) credentials(ctx context.Context, in store.Integration) (Credentials, error) {
-	if in.CredentialsSecret == "" {
-		return Credentials{}, errCredentialsMissing
-	}
-	raw, err := s.deps.Secrets.Get(ctx, in.CredentialsSecret)
-	if errors.Is(err, secrets.ErrNotFound) {
-		return Credentials{}, errCredentialsMissing
-	}
-	if err != nil {
-		return Credentials{}, fmt.Errorf("read credentials of integration %s: %w", in.ID, err)
-	}
-	var v secretValue
-	if err := json.Unmarshal([]byte(raw), &v); err != nil || v.ApplicationPassword == "" {
-		return Credentials{}, errCredentialsMissing
-	}
-	return Credentials(v), nil
 }
 
 // rotatedCredentials merges a rotation request with the stored secret: a
@@ -304,7 +255,7 @@ func (s *Service) rotatedCredentials(ctx context.Context, cur store.Integration,
 	if in.ApplicationPassword != nil {
 		c.ApplicationPassword = *in.ApplicationPassword
 	} else {
-		old, err := s.credentials(ctx, cur)
+		old, err := s.creds.Get(ctx, cur)
 		if err != nil {
 			return Credentials{}, apperr.Field(apperr.Invalid, "credentials.application_password", "Send the Application Password too: no stored password to keep")
 		}

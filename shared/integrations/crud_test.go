@@ -13,15 +13,15 @@ func TestValidateCredentials(t *testing.T) {
 		in        Credentials
 		wantField string
 	}{
-		{"ok with spaces", Credentials{"editor", "abcd EFGH ijkl MNOP qrst UVWX"}, ""},
-		{"trimmed", Credentials{"  editor ", " abcdefghijkl "}, ""},
-		{"no username", Credentials{"", "abcdefghijkl"}, "credentials.username"},
-		{"colon in username", Credentials{"a:b", "abcdefghijkl"}, "credentials.username"},
-		{"long username", Credentials{strings.Repeat("é", 61), "abcdefghijkl"}, "credentials.username"},
-		{"no password", Credentials{"editor", ""}, "credentials.application_password"},
-		{"short password", Credentials{"editor", "ab cd ef"}, "credentials.application_password"},
-		{"long password", Credentials{"editor", strings.Repeat("x", 257)}, "credentials.application_password"},
-		{"newline in password", Credentials{"editor", "abcd\nefghijkl"}, "credentials.application_password"},
+		{"ok with spaces", Credentials{Username: "editor", ApplicationPassword: "abcd EFGH ijkl MNOP qrst UVWX"}, ""},
+		{"trimmed", Credentials{Username: "  editor ", ApplicationPassword: " abcdefghijkl "}, ""},
+		{"no username", Credentials{Username: "", ApplicationPassword: "abcdefghijkl"}, "credentials.username"},
+		{"colon in username", Credentials{Username: "a:b", ApplicationPassword: "abcdefghijkl"}, "credentials.username"},
+		{"long username", Credentials{Username: strings.Repeat("é", 61), ApplicationPassword: "abcdefghijkl"}, "credentials.username"},
+		{"no password", Credentials{Username: "editor", ApplicationPassword: ""}, "credentials.application_password"},
+		{"short password", Credentials{Username: "editor", ApplicationPassword: "ab cd ef"}, "credentials.application_password"},
+		{"long password", Credentials{Username: "editor", ApplicationPassword: strings.Repeat("x", 257)}, "credentials.application_password"},
+		{"newline in password", Credentials{Username: "editor", ApplicationPassword: "abcd\nefghijkl"}, "credentials.application_password"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/igny8/integrations/shared/apperr"
 	"github.com/igny8/integrations/shared/logging"
+	"github.com/igny8/integrations/shared/sitecreds"
 	"github.com/igny8/integrations/shared/store"
 	"github.com/igny8/integrations/shared/wordpress"
 )
@@ -36,11 +37,7 @@ type Site interface {
 type Connector func(siteURL string, creds wordpress.Credentials) (Site, error)
 
 // Secrets is the part of the secrets store the service uses.
-type Secrets interface {
-	Get(ctx context.Context, name string) (string, error)
-	Put(ctx context.Context, name, value, description string) error
-	Delete(ctx context.Context, name string) error
-}
+type Secrets = sitecreds.Secrets
 
 // Deps are the service's collaborators and settings.
 type Deps struct {
@@ -58,7 +55,10 @@ type Deps struct {
 }
 
 // Service implements the integrations use cases.
-type Service struct{ deps Deps }
+type Service struct {
+	deps  Deps
+	creds *sitecreds.Store
+}
 
 // New returns the service.
 func New(d Deps) *Service {
@@ -71,7 +71,7 @@ func New(d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{deps: d}
+	return &Service{deps: d, creds: sitecreds.New(d.Secrets)}
 }
 
 // Platforms the service can connect. Others are recognised by name so the
@@ -108,14 +108,6 @@ func (s *Service) Get(ctx context.Context, accountID, id string) (store.Integrat
 func (s *Service) List(ctx context.Context, accountID string, f store.IntegrationFilter, p store.PageRequest) (store.Page[store.Integration], error) {
 	page, err := s.deps.Store.ListIntegrations(ctx, accountID, f, p)
 	return page, storeError(err)
-}
-
-// credentialsSecretName is the Secrets Manager name (under the service's
-// prefix) of an integration's WordPress credentials: one secret per site,
-// named by the integration's ID, which never changes, so rotating or moving
-// the site to another URL keeps the same secret.
-func credentialsSecretName(integrationID string) string {
-	return "wordpress/credentials/" + integrationID
 }
 
 // mutate applies change to the stored integration under optimistic locking,
