@@ -16,12 +16,15 @@ import (
 
 	"github.com/igny8/integrations/shared/awsclients"
 	"github.com/igny8/integrations/shared/config"
+	"github.com/igny8/integrations/shared/content"
+	"github.com/igny8/integrations/shared/contentsync"
 	"github.com/igny8/integrations/shared/httpapi"
 	"github.com/igny8/integrations/shared/integrations"
 	"github.com/igny8/integrations/shared/jobs"
 	"github.com/igny8/integrations/shared/logging"
 	"github.com/igny8/integrations/shared/publisher"
 	"github.com/igny8/integrations/shared/secrets"
+	"github.com/igny8/integrations/shared/sitecreds"
 	"github.com/igny8/integrations/shared/ssrf"
 	"github.com/igny8/integrations/shared/store"
 	"github.com/igny8/integrations/shared/syncworker"
@@ -39,6 +42,9 @@ type App struct {
 	Jobs    *jobs.Sender
 	// Integrations is the domain service behind the integration routes.
 	Integrations *integrations.Service
+	// Sync is the sync engine: its runners serve the worker, its
+	// status and run starts serve the API.
+	Sync *contentsync.Engine
 	// wordpressTransport is shared by every WordPress client of this
 	// instance, so warm invocations reuse connections to the same site.
 	wordpressTransport http.RoundTripper
@@ -64,7 +70,25 @@ func New(cfg config.Config, clients awsclients.Clients, logger *slog.Logger) *Ap
 		StructureMaxAge: cfg.StructureMaxAge,
 		Logger:          logger,
 	})
+	a.Sync = contentsync.New(contentsync.Deps{
+		Store:          a.Store,
+		Credentials:    sitecreds.New(a.Secrets),
+		Open:           a.OpenWordPress,
+		Jobs:           a.Jobs,
+		Download:       &http.Client{Transport: a.wordpressTransport, Timeout: cfg.WordPressTimeout},
+		Logger:         logger,
+		EventRetention: cfg.EventRetention,
+	})
 	return a
+}
+
+// OpenWordPress is ConnectWordPress for callers that need the whole client.
+func (a *App) OpenWordPress(siteURL string, creds wordpress.Credentials) (*wordpress.Client, error) {
+	return wordpress.New(siteURL, creds, wordpress.Options{
+		Policy:    ssrf.Policy{AllowLoopback: a.Config.AllowLoopback},
+		Transport: a.wordpressTransport,
+		Timeout:   a.Config.WordPressTimeout,
+	})
 }
 
 // ConnectWordPress opens a WordPress client for a site through the SSRF
@@ -105,7 +129,8 @@ func MustFromEnvironment(ctx context.Context) *App {
 
 // APIHandler is the HTTP API function's handler.
 func (a *App) APIHandler() func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return httpapi.NewLambdaHandler(httpapi.Deps{Config: a.Config, Logger: a.Logger, Integrations: a.Integrations})
+	return httpapi.NewLambdaHandler(httpapi.Deps{Config: a.Config, Logger: a.Logger, Integrations: a.Integrations, Sync: a.Sync,
+		Content: content.New(a.Store, a.Sync), Library: a.Store})
 }
 
 // WebhookHandler is the webhook receiver's handler.
@@ -115,7 +140,11 @@ func (a *App) WebhookHandler() func(context.Context, events.LambdaFunctionURLReq
 
 // SyncWorkerHandler is the sync worker's handler.
 func (a *App) SyncWorkerHandler() func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
-	return syncworker.NewHandler(syncworker.Deps{Logger: a.Logger, Runners: syncworker.DefaultRunners()})
+	runners := syncworker.DefaultRunners()
+	for typ, run := range a.Sync.Runners() {
+		runners[typ] = run
+	}
+	return syncworker.NewHandler(syncworker.Deps{Logger: a.Logger, Runners: runners})
 }
 
 // PublisherHandler is the scheduled publisher's handler.

@@ -41,6 +41,7 @@ var Variables = []Variable{
 	{Name: "API_MAX_BODY_BYTES", Default: "1048576", Doc: "Largest accepted API request body in bytes; larger bodies get 413."},
 	{Name: "STRUCTURE_MAX_AGE", Default: "1h", Doc: "How old a site's stored structure and per-type counts may be before content_types reads them from WordPress again (Go duration)."},
 	{Name: "WORDPRESS_TIMEOUT", Default: "20s", Doc: "Timeout of one request to a WordPress site (Go duration); failed attempts are retried with backoff within the caller's own deadline."},
+	{Name: "SYNC_EVENT_RETENTION_DAYS", Default: "30", Doc: "How many days sync events (the sync history) are kept before DynamoDB's TTL removes them."},
 	{Name: "DEV_ALLOW_HTTP", Default: "false", Doc: "Development only: accept http:// site URLs."},
 	{Name: "DEV_ALLOW_LOOPBACK", Default: "false", Doc: "Development only: let the SSRF guard dial loopback addresses (a local WordPress)."},
 }
@@ -61,8 +62,10 @@ type Config struct {
 	StructureMaxAge time.Duration
 	// WordPressTimeout is the per-attempt timeout of WordPress requests.
 	WordPressTimeout time.Duration
-	AllowHTTP        bool
-	AllowLoopback    bool
+	// EventRetention is how long sync events are kept.
+	EventRetention time.Duration
+	AllowHTTP      bool
+	AllowLoopback  bool
 }
 
 // Load reads and validates the configuration. getenv is os.Getenv in
@@ -137,6 +140,11 @@ func Load(getenv func(string) string) (Config, error) {
 	c.SecretsCacheTTL = ttl
 	c.StructureMaxAge = duration("STRUCTURE_MAX_AGE", time.Second, 7*24*time.Hour)
 	c.WordPressTimeout = duration("WORDPRESS_TIMEOUT", time.Second, 5*time.Minute)
+	days, err := strconv.Atoi(v("SYNC_EVENT_RETENTION_DAYS"))
+	if err != nil || days < 1 || days > 3650 {
+		errs = append(errs, fmt.Errorf("SYNC_EVENT_RETENTION_DAYS must be a whole number of days from 1 to 3650, got %q", v("SYNC_EVENT_RETENTION_DAYS")))
+	}
+	c.EventRetention = time.Duration(days) * 24 * time.Hour
 	body, err := strconv.ParseInt(v("API_MAX_BODY_BYTES"), 10, 64)
 	if err != nil || body < 1024 || body > 6<<20 {
 		// 6 MB is the Lambda synchronous invocation payload limit.

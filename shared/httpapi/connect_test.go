@@ -15,9 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/igny8/integrations/shared/contentsync"
 	"github.com/igny8/integrations/shared/integrations"
+	"github.com/igny8/integrations/shared/jobs"
 	"github.com/igny8/integrations/shared/logging"
 	"github.com/igny8/integrations/shared/secrets"
+	"github.com/igny8/integrations/shared/sitecreds"
 	"github.com/igny8/integrations/shared/ssrf"
 	"github.com/igny8/integrations/shared/store"
 	"github.com/igny8/integrations/shared/testutil"
@@ -76,8 +79,19 @@ func newAPIEnv(t *testing.T) *apiEnv {
 			return wordpress.New(siteURL, creds, wordpress.Options{Policy: policy, Sleep: noSleep})
 		},
 	})
+	st := store.New(clients.DynamoDB, table)
+	queue := testutil.MustCreateQueue(t, clients.SQS)
+	engine := contentsync.New(contentsync.Deps{
+		Store:       st,
+		Credentials: sitecreds.New(secrets.New(clients.SecretsManager, cfg.SecretPrefix, cfg.SecretsCacheTTL)),
+		Open: func(siteURL string, creds wordpress.Credentials) (*wordpress.Client, error) {
+			return wordpress.New(siteURL, creds, wordpress.Options{Policy: policy, Sleep: noSleep})
+		},
+		Jobs:   jobs.NewSender(clients.SQS, queue),
+		Logger: logger,
+	})
 	return &apiEnv{
-		h:      NewLambdaHandler(Deps{Config: cfg, Logger: logger, Integrations: svc}),
+		h:      NewLambdaHandler(Deps{Config: cfg, Logger: logger, Integrations: svc, Sync: engine}),
 		wp:     fakewp.New(t),
 		sm:     clients.SecretsManager,
 		prefix: cfg.SecretPrefix, ddb: counter, logs: logs, service: svc,
@@ -354,9 +368,14 @@ func TestTenantIsolationOnEveryRoute(t *testing.T) {
 		if !strings.Contains(rt.Path, "{id}") {
 			continue
 		}
-		body := `{"collection":"posts"}`
-		if rt.Method == "PUT" || rt.Method == "PATCH" {
+		body := ""
+		switch {
+		case strings.HasSuffix(rt.Path, "/test_collection_connection/"):
+			body = `{"collection":"posts"}`
+		case rt.Method == "PUT" || rt.Method == "PATCH":
 			body = `{"site_id":"stolen","platform":"wordpress","external_site_url":"https://x.example.com","is_active":false,"sync_enabled":false}`
+		case rt.Method == "POST":
+			body = `{}`
 		}
 		r := call(t, e.h, rt.Method, strings.Replace(rt.Path, "{id}", id, 1), accountB, body)
 		if r.status != 404 || r.json(t)["code"] != "not_found" {

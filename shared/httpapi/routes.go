@@ -20,5 +20,22 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/api/v1/integration/{id}/test_collection_connection/", Auth: AccountMember, Handler: s.handleTestCollection},
 		{Method: "POST", Path: "/api/v1/integration/{id}/update_structure/", Auth: AccountMember, Handler: s.handleUpdateStructure},
 		{Method: "GET", Path: "/api/v1/integration/{id}/content_types/", Auth: AccountMember, Handler: s.handleContentTypes},
+
+		{Method: "POST", Path: "/api/v1/integration/{id}/sync/", Auth: AccountMember, Handler: s.handleStartSync},
+		{Method: "GET", Path: "/api/v1/integration/{id}/sync_status/", Auth: AccountMember, Handler: s.handleSyncStatus},
+		{Method: "GET", Path: "/api/v1/integration/{id}/sync_health/", Auth: AccountMember, Handler: s.handleSyncHealth},
+		{Method: "GET", Path: "/api/v1/integration/{id}/events/", Auth: AccountMember, Handler: s.handleSyncEvents},
+		{Method: "POST", Path: "/api/v1/integration/site_sync/", Auth: AccountMember, Handler: s.handleSiteSync},
+
+		{Method: "GET", Path: "/api/v1/content/", Auth: AccountMember, Handler: s.handleListContent},
+		{Method: "POST", Path: "/api/v1/content/", Auth: AccountMember, Handler: s.handleCreateContent},
+		{Method: "GET", Path: "/api/v1/content/{id}/", Auth: AccountMember, Handler: s.handleGetContent},
+		{Method: "PUT", Path: "/api/v1/content/{id}/", Auth: AccountMember, Handler: s.handleUpdateContent},
+		{Method: "PATCH", Path: "/api/v1/content/{id}/", Auth: AccountMember, Handler: s.handleUpdateContent},
+		{Method: "POST", Path: "/api/v1/content/{id}/approve/", Auth: AccountMember, Handler: s.handleApproveContent},
+		{Method: "POST", Path: "/api/v1/content/{id}/publish/", Auth: AccountMember, Handler: s.handlePublishContent},
+		{Method: "POST", Path: "/api/v1/content/{id}/resolve_conflict/", Auth: AccountMember, Handler: s.handleResolveConflict},
+		{Method: "GET", Path: "/api/v1/sites/{site_id}/taxonomies/", Auth: AccountMember, Handler: s.handleListTaxonomies},
+		{Method: "GET", Path: "/api/v1/sites/{site_id}/images/", Auth: AccountMember, Handler: s.handleListImages},
 	}
 }

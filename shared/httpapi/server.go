@@ -23,6 +23,9 @@ type Deps struct {
 	Config       config.Config
 	Logger       *slog.Logger
 	Integrations IntegrationService
+	Sync         SyncService
+	Content      ContentService
+	Library      SiteLibrary
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -104,7 +107,7 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) {
 // writeError logs internal errors in full and sends the caller a problem
 // document that never includes their cause.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	ae := apperr.As(err)
+	ae := apperr.As(classify(err))
 	if ae.Status() >= 500 {
 		s.deps.Logger.ErrorContext(r.Context(), "request failed", logging.Err(err))
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/sivchari/kumo"
 
 	"github.com/igny8/integrations/infra/samtemplate"
@@ -163,4 +164,21 @@ func MustCreateTable(t testing.TB, ddb *dynamodb.Client) string {
 		}
 	}
 	return name
+}
+
+// MustCreateQueue creates a standard SQS queue under a unique name on the
+// emulator, deletes it when the test ends, and returns its URL.
+func MustCreateQueue(t testing.TB, api *sqs.Client) string {
+	t.Helper()
+	name := UniqueName(t, "igny8-q")
+	if len(name) > 80 {
+		name = name[len(name)-80:]
+	}
+	out, err := api.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	if err != nil {
+		t.Fatalf("create queue %s: %v", name, err)
+	}
+	url := aws.ToString(out.QueueUrl)
+	t.Cleanup(func() { _, _ = api.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: aws.String(url)}) })
+	return url
 }

@@ -1,0 +1,186 @@
+// Package contentsync moves content between IGNY8 and WordPress: the pull
+// engine (WordPress → IGNY8: taxonomies, posts of every synced type, their
+// terms and featured images) and the push engine (IGNY8 → WordPress: one
+// content item with its terms and featured image, created exactly once).
+//
+// Work runs as SQS jobs. A run job discovers what to pull and pulls page 1
+// of each type; the other pages fan out as page jobs that workers pull in
+// parallel. Every job is safe to run twice: item writes are idempotent
+// (creates are guarded by the WordPress-ID lookup, updates happen only when
+// the fingerprint changed), and a job's contribution to the run's progress
+// is recorded together with a per-job marker, so a redelivered job never
+// counts twice. The job that brings the done pages up to the planned pages
+// closes the run.
+package contentsync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/igny8/integrations/shared/jobs"
+	"github.com/igny8/integrations/shared/logging"
+	"github.com/igny8/integrations/shared/sitecreds"
+	"github.com/igny8/integrations/shared/store"
+	"github.com/igny8/integrations/shared/syncworker"
+	"github.com/igny8/integrations/shared/wordpress"
+)
+
+// Job types of the sync engine.
+const (
+	TypeRun      jobs.Type = "sync.run"
+	TypePullPage jobs.Type = "sync.pull_page"
+	TypePush     jobs.Type = "sync.push"
+)
+
+// Sender puts jobs on the sync queue.
+type Sender interface {
+	Send(ctx context.Context, envs ...jobs.Envelope) error
+}
+
+// Opener builds a WordPress client for a site (through the SSRF guard).
+type Opener func(siteURL string, creds wordpress.Credentials) (*wordpress.Client, error)
+
+// Deps are the engine's collaborators and settings.
+type Deps struct {
+	Store       *store.Store
+	Credentials *sitecreds.Store
+	Open        Opener
+	Jobs        Sender
+	// Download fetches images to push; its transport must be the SSRF
+	// guard's (image URLs are user-supplied).
+	Download *http.Client
+	Logger   *slog.Logger
+	// EventRetention is how long sync events are kept (TTL).
+	EventRetention time.Duration
+	// IncrementalOverlap is subtracted from the incremental cursor, so a
+	// post saved while the last run read its page is not missed.
+	IncrementalOverlap time.Duration
+	Now                func() time.Time
+}
+
+// Engine runs sync jobs.
+type Engine struct{ deps Deps }
+
+// New returns the engine.
+func New(d Deps) *Engine {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.EventRetention <= 0 {
+		d.EventRetention = 30 * 24 * time.Hour
+	}
+	if d.IncrementalOverlap <= 0 {
+		d.IncrementalOverlap = 15 * time.Minute
+	}
+	return &Engine{deps: d}
+}
+
+// Runners are the worker's runners for the engine's job types.
+func (e *Engine) Runners() map[jobs.Type]syncworker.Runner {
+	return map[jobs.Type]syncworker.Runner{
+		TypeRun:      e.adapt(e.runJob),
+		TypePullPage: e.adapt(e.pullPageJob),
+		TypePush:     e.adapt(e.pushJob),
+	}
+}
+
+// adapt turns a job function into a runner and classifies its failure:
+// permanent WordPress errors are dropped (after the job recorded them),
+// temporary ones are redelivered by SQS.
+func (e *Engine) adapt(fn func(context.Context, jobs.Envelope) error) syncworker.Runner {
+	return func(ctx context.Context, job jobs.Envelope, _ events.SQSMessage) error {
+		ctx = logging.With(ctx, logging.AccountID(job.AccountID))
+		err := fn(ctx, job)
+		if err == nil || errors.Is(err, syncworker.ErrPermanent) {
+			return err
+		}
+		if wordpress.IsPermanent(err) {
+			return fmt.Errorf("%w: %w", syncworker.ErrPermanent, err)
+		}
+		return err
+	}
+}
+
+// runPayload is a run job's payload.
+type runPayload struct {
+	RunID string `json:"run_id"`
+}
+
+// pagePayload is a page job's payload: one page of one type.
+type pagePayload struct {
+	RunID         string     `json:"run_id"`
+	ContentType   string     `json:"content_type"`
+	RESTBase      string     `json:"rest_base"`
+	Page          int        `json:"page"`
+	ModifiedAfter *time.Time `json:"modified_after,omitempty"`
+	Taxonomies    []taxField `json:"taxonomies,omitempty"`
+}
+
+// taxField pairs a taxonomy slug with the REST field posts carry its terms in.
+type taxField struct {
+	Slug     string `json:"slug"`
+	RESTBase string `json:"rest_base"`
+}
+
+// pushPayload is a push job's payload.
+type pushPayload struct {
+	ContentID string `json:"content_id"`
+	RunID     string `json:"run_id,omitempty"`
+}
+
+func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
+
+func decodePayload[T any](job jobs.Envelope) (T, error) {
+	var v T
+	if err := json.Unmarshal(job.Payload, &v); err != nil {
+		return v, fmt.Errorf("%w: decode %s payload: %w", syncworker.ErrPermanent, job.Type, err)
+	}
+	return v, nil
+}
+
+func envelope(typ jobs.Type, accountID, integrationID, key string, payload any) (jobs.Envelope, error) {
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		return jobs.Envelope{}, fmt.Errorf("encode %s payload: %w", typ, err)
+	}
+	return jobs.Envelope{Type: typ, AccountID: accountID, IntegrationID: integrationID, IdempotencyKey: key, EnqueuedAt: time.Now().UTC(), Payload: raw}, nil
+}
+
+// site opens the integration and a client for it.
+func (e *Engine) site(ctx context.Context, accountID, integrationID string) (store.Integration, *wordpress.Client, error) {
+	in, err := e.deps.Store.GetIntegration(ctx, accountID, integrationID)
+	if errors.Is(err, store.ErrNotFound) {
+		return in, nil, fmt.Errorf("%w: integration %s is gone", syncworker.ErrPermanent, integrationID)
+	}
+	if err != nil {
+		return in, nil, err
+	}
+	creds, err := e.deps.Credentials.Get(ctx, in)
+	if err != nil {
+		return in, nil, err
+	}
+	c, err := e.deps.Open(in.ExternalSiteURL, creds.WordPress())
+	if err != nil {
+		return in, nil, fmt.Errorf("open WordPress client: %w", err)
+	}
+	return in, c, nil
+}
+
+// conflictPolicy reads config_json.conflict_policy (manual by default).
+func conflictPolicy(in store.Integration) string {
+	switch p, _ := in.Config["conflict_policy"].(string); p {
+	case PolicyIGNY8Wins, PolicyWordPressWins:
+		return p
+	}
+	return PolicyManual
+}

@@ -1,0 +1,477 @@
+package contentsync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/igny8/integrations/shared/jobs"
+	"github.com/igny8/integrations/shared/logging"
+	"github.com/igny8/integrations/shared/store"
+	"github.com/igny8/integrations/shared/syncworker"
+	"github.com/igny8/integrations/shared/wordpress"
+)
+
+// perPage is WordPress's maximum page size.
+const perPage = 100
+
+// pullStatuses asks for every status an editor can see, trash included, so
+// deletions in WordPress reach IGNY8 as trashed content.
+const pullStatuses = "publish,future,draft,pending,private,trash"
+
+// runJob discovers what to pull, syncs the taxonomies, pulls page 1 of
+// each type and fans out the remaining pages.
+func (e *Engine) runJob(ctx context.Context, job jobs.Envelope) error {
+	p, err := decodePayload[runPayload](job)
+	if err != nil {
+		return err
+	}
+	run, err := e.deps.Store.GetSyncRun(ctx, job.AccountID, job.IntegrationID, p.RunID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: run %s is gone", syncworker.ErrPermanent, p.RunID)
+	}
+	if err != nil {
+		return err
+	}
+	if isTerminal(run.Status) || run.PlanningDone {
+		return nil // a redelivery of a run that already planned
+	}
+	in, client, err := e.site(ctx, job.AccountID, job.IntegrationID)
+	if err != nil {
+		return e.failRun(ctx, run, err)
+	}
+	ctx = logging.With(ctx, logging.IntegrationID(in.ID), logging.String("run_id", run.ID))
+	if run.Direction == DirectionPush {
+		return e.planPush(ctx, in, run)
+	}
+	if _, err := e.deps.Store.AddSyncRunProgress(ctx, in.AccountID, in.ID, run.ID, store.RunProgress{Status: store.RunRunning, Phase: "taxonomies"}); err != nil {
+		return err
+	}
+	types, err := client.Types(ctx)
+	if err != nil {
+		return e.failRun(ctx, run, err)
+	}
+	taxes, err := client.Taxonomies(ctx)
+	if err != nil {
+		return e.failRun(ctx, run, err)
+	}
+	selected := selectTypes(types, run.ContentTypes)
+	if err := e.pullTaxonomies(ctx, in, client, taxes, selected); err != nil {
+		return e.failRun(ctx, run, err)
+	}
+	state, err := e.deps.Store.GetSyncState(ctx, in.AccountID, in.ID)
+	if err != nil {
+		return err
+	}
+	total := progressDelta{}
+	var fanOut []jobs.Envelope
+	for _, t := range selected {
+		page := pagePayload{RunID: run.ID, ContentType: contentTypeOf(t), RESTBase: t.RESTBase, Page: 1, Taxonomies: taxFields(taxes, t)}
+		if run.Mode == ModeIncremental {
+			page.ModifiedAfter = e.modifiedAfter(in, state, page.ContentType)
+		}
+		res, err := e.pullPage(ctx, in, client, page)
+		if err != nil {
+			return e.failRun(ctx, run, err)
+		}
+		total.add(res.delta)
+		total.PagesTotal += int64(max(res.totalPages, 1))
+		total.PagesDone++ // page 1, pulled here
+		for n := 2; n <= res.totalPages; n++ {
+			next := page
+			next.Page = n
+			env, err := envelope(TypePullPage, in.AccountID, in.ID, pageJobKey(run.ID, page.ContentType, n), next)
+			if err != nil {
+				return err
+			}
+			fanOut = append(fanOut, env)
+		}
+	}
+	if len(fanOut) > 0 {
+		if err := e.deps.Jobs.Send(ctx, fanOut...); err != nil {
+			return fmt.Errorf("enqueue %d page jobs: %w", len(fanOut), err)
+		}
+	}
+	total.PlanningDone = true
+	total.Phase = "pulling"
+	return e.completeJob(ctx, in, run.ID, planJobKey, total)
+}
+
+// pullPageJob pulls one fanned-out page.
+func (e *Engine) pullPageJob(ctx context.Context, job jobs.Envelope) error {
+	p, err := decodePayload[pagePayload](job)
+	if err != nil {
+		return err
+	}
+	run, err := e.deps.Store.GetSyncRun(ctx, job.AccountID, job.IntegrationID, p.RunID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: run %s is gone", syncworker.ErrPermanent, p.RunID)
+	}
+	if err != nil {
+		return err
+	}
+	if isTerminal(run.Status) {
+		return nil
+	}
+	in, client, err := e.site(ctx, job.AccountID, job.IntegrationID)
+	if err != nil {
+		return e.failPage(ctx, run, p, err)
+	}
+	ctx = logging.With(ctx, logging.IntegrationID(in.ID), logging.String("run_id", run.ID))
+	res, err := e.pullPage(ctx, in, client, p)
+	if err != nil {
+		return e.failPage(ctx, run, p, err)
+	}
+	return e.completeJob(ctx, in, run.ID, pageJobKey(run.ID, p.ContentType, p.Page), res.delta)
+}
+
+// failPage records a page that cannot be pulled. Temporary failures go back
+// to SQS; a permanent one counts the page as done with its failure, so the
+// run can still close (as failed items) instead of waiting forever.
+func (e *Engine) failPage(ctx context.Context, run store.SyncRun, p pagePayload, err error) error {
+	if !wordpress.IsPermanent(err) && !errors.Is(err, syncworker.ErrPermanent) {
+		return err
+	}
+	in := store.Integration{AccountID: run.AccountID, ID: run.IntegrationID}
+	e.event(ctx, in, store.SyncEvent{EventType: EventContentPull, Direction: DirectionWPToIGNY8, ContentType: p.ContentType,
+		Status: EventFailed, ErrorMessage: errorMessage(err), RunID: run.ID, Metadata: map[string]any{"page": p.Page}})
+	if cerr := e.completeJob(ctx, in, run.ID, pageJobKey(run.ID, p.ContentType, p.Page), progressDelta{RunProgress: store.RunProgress{ItemsFailed: perPage}}); cerr != nil {
+		return cerr
+	}
+	return fmt.Errorf("%w: %w", syncworker.ErrPermanent, err)
+}
+
+func pageJobKey(runID, contentType string, page int) string {
+	return "pull:" + runID + ":" + contentType + ":" + strconv.Itoa(page)
+}
+
+// pageResult is what pulling one page did.
+type pageResult struct {
+	totalPages int
+	delta      progressDelta
+}
+
+// pullPage fetches one page of one type and stores what changed: one list
+// request, one media request for the page's featured images, and batched
+// lookups for existing content and terms.
+func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wordpress.Client, p pagePayload) (pageResult, error) {
+	bases := make([]string, 0, len(p.Taxonomies))
+	for _, t := range p.Taxonomies {
+		bases = append(bases, t.RESTBase)
+	}
+	q := url.Values{
+		"context": {"edit"},
+		"orderby": {"modified"},
+		"order":   {"asc"},
+		"status":  {pullStatuses},
+		"_fields": {postFields(bases)},
+	}
+	if p.ModifiedAfter != nil {
+		q.Set("modified_after", p.ModifiedAfter.UTC().Format("2006-01-02T15:04:05"))
+	}
+	var raw []json.RawMessage
+	resp, err := client.Do(ctx, wordpress.Request{Method: "GET", Path: "wp/v2/" + p.RESTBase, Query: withPage(q, p.Page), Out: &raw, CacheBust: true})
+	if err != nil {
+		return pageResult{}, fmt.Errorf("pull %s page %d: %w", p.RESTBase, p.Page, err)
+	}
+	res := pageResult{totalPages: resp.TotalPages}
+	if len(raw) == 0 {
+		return res, nil
+	}
+	posts := make([]wpPost, 0, len(raw))
+	for _, r := range raw {
+		post, err := decodePost(r, bases)
+		if err != nil {
+			res.delta.ItemsFailed++
+			continue
+		}
+		posts = append(posts, post)
+	}
+	images, err := e.resolveMedia(ctx, in, client, posts)
+	if err != nil {
+		return pageResult{}, err
+	}
+	termIDs, err := e.resolveTerms(ctx, in, p.Taxonomies, posts)
+	if err != nil {
+		return pageResult{}, err
+	}
+	wpIDs := make([]int64, 0, len(posts))
+	for _, post := range posts {
+		wpIDs = append(wpIDs, post.ID)
+	}
+	contentIDs, err := e.deps.Store.ContentIDsByWordPressID(ctx, in.AccountID, in.ID, wpIDs)
+	if err != nil {
+		return pageResult{}, err
+	}
+	ids := make([]string, 0, len(contentIDs))
+	for _, id := range contentIDs {
+		ids = append(ids, id)
+	}
+	existing, err := e.deps.Store.GetContentMetas(ctx, in.AccountID, ids)
+	if err != nil {
+		return pageResult{}, err
+	}
+	policy := conflictPolicy(in)
+	var evts []store.SyncEvent
+	for _, post := range posts {
+		var cur *store.Content
+		if id, ok := contentIDs[post.ID]; ok {
+			if c, ok := existing[id]; ok {
+				cur = &c
+			}
+		}
+		terms := termRefs(post, p.Taxonomies, termIDs)
+		imageID := images[post.FeaturedMedia]
+		hash := postHash(post, terms, imageID)
+		evt, err := e.storePost(ctx, in, p.ContentType, cur, post, terms, imageID, hash, policy, &res.delta)
+		if err != nil {
+			return pageResult{}, err
+		}
+		if evt != nil {
+			evt.RunID = p.RunID
+			evts = append(evts, *evt)
+		}
+	}
+	e.events(ctx, evts)
+	return res, nil
+}
+
+// storePost applies one decision and counts it.
+func (e *Engine) storePost(ctx context.Context, in store.Integration, contentType string, cur *store.Content, post wpPost, terms []store.TermRef, imageID, hash, policy string, d *progressDelta) (*store.SyncEvent, error) {
+	evt := &store.SyncEvent{EventType: EventContentPull, Direction: DirectionWPToIGNY8, ContentType: contentType, ExternalID: post.ID, Status: EventSuccess}
+	switch decide(cur, post, hash, policy) {
+	case decideUnchanged:
+		d.ItemsUnchanged++
+		return nil, nil
+	case decideKeepLocal:
+		d.ItemsUnchanged++
+		return nil, nil
+	case decideCreate:
+		c := store.Content{AccountID: in.AccountID, SiteID: in.SiteID, IntegrationID: in.ID}
+		applyPost(&c, post, contentType, terms, imageID, hash)
+		c.SyncedVersion = 1
+		created, err := e.deps.Store.CreateContent(ctx, c)
+		if errors.Is(err, store.ErrConflict) {
+			// A concurrent page job or a redelivery created it first.
+			d.ItemsUnchanged++
+			return nil, nil
+		}
+		if errors.Is(err, store.ErrItemTooLarge) || errors.Is(err, store.ErrInvalid) {
+			d.ItemsFailed++
+			evt.Status, evt.ErrorMessage = EventFailed, err.Error()
+			return evt, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("create content for post %d: %w", post.ID, err)
+		}
+		d.ItemsCreated++
+		evt.ContentID = created.ID
+		evt.Metadata = map[string]any{"action": "created"}
+		return evt, nil
+	case decideConflict:
+		next := *cur
+		next.Status = store.ContentConflict
+		next.Version = cur.Version
+		if _, err := e.deps.Store.UpdateContent(ctx, next, false); err != nil && !errors.Is(err, store.ErrPreconditionFailed) {
+			return nil, fmt.Errorf("mark conflict on content %s: %w", cur.ID, err)
+		}
+		d.ItemsConflicted++
+		evt.EventType, evt.ContentID, evt.Status = EventConflict, cur.ID, EventFailed
+		evt.ErrorMessage = "changed in both IGNY8 and WordPress since the last sync"
+		evt.Metadata = map[string]any{
+			"igny8_updated_at": cur.UpdatedAt.UTC().Format(time.RFC3339), "igny8_version": cur.Version,
+			"wordpress_modified_gmt": post.ModifiedGMT.UTC().Format(time.RFC3339), "last_synced_modified_gmt": cur.WPModifiedGMT.UTC().Format(time.RFC3339),
+		}
+		return evt, nil
+	}
+	next := *cur
+	bodyChanged := next.Body != post.Content.value()
+	applyPost(&next, post, contentType, terms, imageID, hash)
+	next.Version = cur.Version
+	next.SyncedVersion = cur.Version + 1
+	next.PushIntent = ""
+	if _, err := e.deps.Store.UpdateContent(ctx, next, bodyChanged || cur.Body == ""); err != nil {
+		if errors.Is(err, store.ErrPreconditionFailed) {
+			// Edited locally this instant: the next sync decides.
+			d.ItemsUnchanged++
+			return nil, nil
+		}
+		return nil, fmt.Errorf("update content %s from post %d: %w", cur.ID, post.ID, err)
+	}
+	d.ItemsUpdated++
+	evt.ContentID = cur.ID
+	evt.Metadata = map[string]any{"action": "updated"}
+	if post.Status == "trash" {
+		evt.Metadata["action"] = "trashed"
+	}
+	return evt, nil
+}
+
+// resolveMedia maps the page's featured media IDs to images, with one
+// request for the whole page.
+func (e *Engine) resolveMedia(ctx context.Context, in store.Integration, client *wordpress.Client, posts []wpPost) (map[int64]string, error) {
+	var ids []int64
+	for _, p := range posts {
+		if p.FeaturedMedia > 0 && !slices.Contains(ids, p.FeaturedMedia) {
+			ids = append(ids, p.FeaturedMedia)
+		}
+	}
+	if len(ids) == 0 {
+		return map[int64]string{}, nil
+	}
+	q := url.Values{"include": {joinIDs(ids)}, "per_page": {strconv.Itoa(perPage)}, "context": {"edit"},
+		"_fields": {"id,source_url,alt_text,mime_type,media_details"}}
+	var media []struct {
+		ID           int64  `json:"id"`
+		SourceURL    string `json:"source_url"`
+		AltText      string `json:"alt_text"`
+		MimeType     string `json:"mime_type"`
+		MediaDetails struct {
+			Width  int `json:"width"`
+			Height int `json:"height"`
+		} `json:"media_details"`
+	}
+	if _, err := client.Get(ctx, "wp/v2/media", q, &media); err != nil {
+		return nil, fmt.Errorf("pull featured media: %w", err)
+	}
+	imgs := make([]store.Image, 0, len(media))
+	for _, m := range media {
+		imgs = append(imgs, store.Image{AccountID: in.AccountID, SiteID: in.SiteID, ImageURL: m.SourceURL,
+			Alt: m.AltText, WordPressMediaID: m.ID, MimeType: m.MimeType, Width: m.MediaDetails.Width, Height: m.MediaDetails.Height})
+	}
+	return e.deps.Store.UpsertImagesFromWordPress(ctx, in.AccountID, in.SiteID, imgs)
+}
+
+// resolveTerms maps the page's term IDs per taxonomy with batched lookups.
+func (e *Engine) resolveTerms(ctx context.Context, in store.Integration, taxes []taxField, posts []wpPost) (map[string]map[int64]string, error) {
+	out := map[string]map[int64]string{}
+	for _, t := range taxes {
+		var ids []int64
+		for _, p := range posts {
+			for _, id := range p.Terms[t.RESTBase] {
+				if !slices.Contains(ids, id) {
+					ids = append(ids, id)
+				}
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		m, err := e.deps.Store.TermIDsByWordPressID(ctx, in.AccountID, in.SiteID, t.Slug, ids)
+		if err != nil {
+			return nil, fmt.Errorf("map %s terms: %w", t.Slug, err)
+		}
+		out[t.Slug] = m
+	}
+	return out, nil
+}
+
+func termRefs(p wpPost, taxes []taxField, ids map[string]map[int64]string) []store.TermRef {
+	var refs []store.TermRef
+	for _, t := range taxes {
+		for _, wpID := range p.Terms[t.RESTBase] {
+			if id, ok := ids[t.Slug][wpID]; ok {
+				refs = append(refs, store.TermRef{Taxonomy: t.Slug, ID: id})
+			}
+		}
+	}
+	return refs
+}
+
+// pullTaxonomies syncs every term of the taxonomies the selected types use,
+// page by page; unchanged terms cost no write.
+func (e *Engine) pullTaxonomies(ctx context.Context, in store.Integration, client *wordpress.Client, taxes []wordpress.Taxonomy, types []wordpress.PostType) error {
+	used := map[string]bool{}
+	for _, t := range types {
+		for _, slug := range t.Taxonomies {
+			used[slug] = true
+		}
+	}
+	for _, tax := range taxes {
+		if !used[tax.Slug] || tax.RESTBase == "" {
+			continue
+		}
+		q := url.Values{"context": {"edit"}, "_fields": {"id,name,slug,parent"}, "orderby": {"id"}}
+		err := client.EachPage(ctx, "wp/v2/"+tax.RESTBase, q, perPage, func(_ int, _ *wordpress.Response, raw []json.RawMessage) error {
+			terms := make([]store.Term, 0, len(raw))
+			for _, r := range raw {
+				var t struct {
+					ID     int64  `json:"id"`
+					Name   string `json:"name"`
+					Slug   string `json:"slug"`
+					Parent int64  `json:"parent"`
+				}
+				if err := json.Unmarshal(r, &t); err != nil || t.ID <= 0 {
+					continue
+				}
+				terms = append(terms, store.Term{AccountID: in.AccountID, SiteID: in.SiteID, Taxonomy: tax.Slug,
+					Name: t.Name, Slug: t.Slug, WordPressID: t.ID, ParentWordPressID: t.Parent})
+			}
+			_, _, _, err := e.deps.Store.UpsertTermsFromWordPress(ctx, in.AccountID, in.SiteID, terms)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("pull %s: %w", tax.Slug, err)
+		}
+	}
+	return nil
+}
+
+// selectTypes picks the run's types (all content types when none named);
+// names may be slugs or REST bases.
+func selectTypes(all []wordpress.PostType, names []string) []wordpress.PostType {
+	if len(names) == 0 {
+		return all
+	}
+	var out []wordpress.PostType
+	for _, t := range all {
+		if slices.Contains(names, t.Slug) || slices.Contains(names, t.RESTBase) || slices.Contains(names, contentTypeOf(t)) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// contentTypeOf is the content_type the service stores for a post type:
+// "post" and "page" by name, custom types by REST base.
+func contentTypeOf(t wordpress.PostType) string {
+	if t.Slug == "post" || t.Slug == "page" {
+		return t.Slug
+	}
+	return t.RESTBase
+}
+
+// taxFields lists the taxonomies of a type with the REST field posts use.
+func taxFields(taxes []wordpress.Taxonomy, t wordpress.PostType) []taxField {
+	var out []taxField
+	for _, tax := range taxes {
+		if slices.Contains(t.Taxonomies, tax.Slug) && tax.RESTBase != "" {
+			out = append(out, taxField{Slug: tax.Slug, RESTBase: tax.RESTBase})
+		}
+	}
+	return out
+}
+
+func withPage(q url.Values, page int) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = v
+	}
+	out.Set("page", strconv.Itoa(page))
+	out.Set("per_page", strconv.Itoa(perPage))
+	return out
+}
+
+func joinIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(s, ",")
+}
