@@ -144,7 +144,7 @@ func (a *App) SyncWorkerHandler() func(context.Context, events.SQSEvent) (events
 	for typ, run := range a.Sync.Runners() {
 		runners[typ] = run
 	}
-	return syncworker.NewHandler(syncworker.Deps{Logger: a.Logger, Runners: runners})
+	return syncworker.NewHandler(syncworker.Deps{Logger: a.Logger, Runners: runners, Visibility: a.Clients.SQS, QueueURL: a.Config.SyncQueueURL})
 }
 
 // PublisherHandler is the scheduled publisher's handler.

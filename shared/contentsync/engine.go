@@ -107,6 +107,9 @@ func (e *Engine) adapt(fn func(context.Context, jobs.Envelope) error) syncworker
 		if wordpress.IsPermanent(err) {
 			return fmt.Errorf("%w: %w", syncworker.ErrPermanent, err)
 		}
+		if we, ok := wordpress.AsError(err); ok && we.RetryAfter > 0 {
+			return &syncworker.RetryLater{After: we.RetryAfter, Err: err}
+		}
 		return err
 	}
 }

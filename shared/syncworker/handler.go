@@ -25,6 +25,11 @@ type Deps struct {
 	// Runners maps job types to their implementation. Types without a
 	// runner fail permanently (logged, not retried).
 	Runners map[jobs.Type]Runner
+	// Visibility and QueueURL let the worker back a failed message off
+	// (Retry-After, or exponential with jitter); without them SQS
+	// redelivers at the queue's visibility timeout.
+	Visibility Visibility
+	QueueURL   string
 }
 
 // ErrPermanent marks a job failure that retrying cannot fix. The message is
@@ -85,6 +90,9 @@ func runOne(ctx context.Context, d Deps, msg events.SQSMessage) (err error) {
 		}
 		d.Logger.WarnContext(ctx, "sync job failed; SQS will redeliver", logging.Err(err),
 			slog.String("receive_count", msg.Attributes["ApproximateReceiveCount"]))
+		if berr := d.backOff(ctx, msg, err); berr != nil {
+			d.Logger.WarnContext(ctx, "could not delay the retry", logging.Err(berr))
+		}
 		return err
 	}
 	d.Logger.DebugContext(ctx, "sync job done")

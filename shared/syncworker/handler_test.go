@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -70,5 +71,26 @@ func TestDefaultRunners(t *testing.T) {
 	resp, _ := h(context.Background(), events.SQSEvent{Records: []events.SQSMessage{message(t, "a", jobs.TypeNoop), message(t, "b", jobs.TypeFail)}})
 	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "b" {
 		t.Fatalf("failures = %+v, want only the test.fail job", resp.BatchItemFailures)
+	}
+}
+
+func TestRetryDelay(t *testing.T) {
+	half := func() float64 { return 0.5 }
+	tests := []struct {
+		name    string
+		err     error
+		receive int
+		want    time.Duration
+	}{
+		{"Retry-After wins", &RetryLater{After: 90 * time.Second, Err: errors.New("429")}, 1, 90 * time.Second},
+		{"Retry-After capped at SQS's limit", &RetryLater{After: 48 * time.Hour}, 1, 12 * time.Hour},
+		{"first failure", errors.New("503"), 1, 2500*time.Millisecond + time.Second},
+		{"third failure doubles twice", errors.New("503"), 3, 10*time.Second + time.Second},
+		{"capped", errors.New("503"), 30, 450*time.Second + time.Second},
+	}
+	for _, tt := range tests {
+		if got := retryDelay(tt.err, tt.receive, half); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
 	}
 }
