@@ -76,7 +76,10 @@ build: ## Build all four functions for Lambda (linux/arm64) into bin/<name>/boot
 # WordPress is configured in the environment (E2E_WP_ENV=<env file>, or
 # E2E_WP_URL, E2E_WP_USERNAME and E2E_WP_APP_PASSWORD); `make e2e` starts the
 # loopback WordPress and requires it.
-WP_ENV_FILE := $(CURDIR)/.local/wordpress/env
+WP_STATE     = $(or $(WP_STATE_DIR),$(CURDIR)/.local/wordpress)
+WP_ENV_FILE  = $(WP_STATE)/env
+# The sync tests and benchmarks want a site bigger than one page of 100.
+E2E_BULK_POSTS ?= 250
 
 test: ## Run the tests (unit, integration on the embedded emulator, template; end to end when a WordPress is configured)
 	go test -race -count=1 ./...
@@ -90,7 +93,8 @@ wordpress: ## Start (or reuse) a real WordPress on http://127.0.0.1:8089 from De
 wordpress-stop: ## Stop the loopback WordPress (PURGE=1 also deletes its data)
 	bash infra/wordpress/stop.sh $(if $(PURGE),--purge)
 
-e2e: wordpress ## Start WordPress and run the end-to-end tier against it
+e2e: wordpress ## Start WordPress (with E2E_BULK_POSTS bulk posts) and run the end-to-end tier against it
+	IGNY8_WP_STATE=$(WP_STATE) php infra/wordpress/bulk.php $(E2E_BULK_POSTS)
 	E2E_WP_ENV=$(WP_ENV_FILE) E2E_REQUIRED=1 $(GO) test -race -count=1 -v ./infra/e2e/...
 
 fmt: ## Format the Go code in place

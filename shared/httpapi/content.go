@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/igny8/integrations/shared/apperr"
@@ -26,6 +29,8 @@ type ContentService interface {
 type SiteLibrary interface {
 	ListTerms(ctx context.Context, accountID, siteID, taxonomy string, p store.PageRequest) (store.Page[store.Term], error)
 	ListImages(ctx context.Context, accountID, siteID string, p store.PageRequest) (store.Page[store.Image], error)
+	CreateTerm(ctx context.Context, t store.Term) (store.Term, error)
+	CreateImage(ctx context.Context, img store.Image) (store.Image, error)
 }
 
 var (
@@ -264,4 +269,71 @@ func (s *Server) handleListImages(w http.ResponseWriter, r *http.Request) error 
 		out.Items = append(out.Items, imageJSON{ID: i.ID, ImageURL: i.ImageURL, Alt: i.Alt, WordPressMediaID: i.WordPressMediaID, SourceURL: i.SourceURL})
 	}
 	return encode(w, http.StatusOK, out)
+}
+
+type termRequest struct {
+	Type   string `json:"type"`
+	Name   string `json:"name"`
+	Slug   string `json:"slug"`
+	Parent string `json:"parent"`
+}
+
+func (r termRequest) Validate() error {
+	switch {
+	case r.Type == "":
+		return apperr.Field(apperr.Invalid, "type", "type is required: category, post_tag or a custom taxonomy")
+	case strings.TrimSpace(r.Name) == "":
+		return apperr.Field(apperr.Invalid, "name", "name is required")
+	}
+	return nil
+}
+
+// handleCreateTerm adds a local term; pushing content that uses it creates
+// it in WordPress (or adopts WordPress's term of the same name).
+func (s *Server) handleCreateTerm(w http.ResponseWriter, r *http.Request) error {
+	req, err := decode[termRequest](r, s.deps.Config.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	t, err := s.deps.Library.CreateTerm(r.Context(), store.Term{AccountID: account(r), SiteID: r.PathValue("site_id"),
+		Taxonomy: req.Type, Name: strings.TrimSpace(req.Name), Slug: req.Slug, ParentID: req.Parent})
+	if errors.Is(err, store.ErrInvalid) {
+		return apperr.Wrap(err, apperr.Invalid, "%s", err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusCreated, termJSON{ID: t.ID, Type: t.Taxonomy, Name: t.Name, Slug: t.Slug, Parent: t.ParentID, WordPressID: t.WordPressID})
+}
+
+type imageRequest struct {
+	ImageURL string `json:"image_url"`
+	Alt      string `json:"alt"`
+}
+
+func (r imageRequest) Validate() error {
+	u, err := url.Parse(r.ImageURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(r.ImageURL) > store.MaxURLBytes {
+		return apperr.Field(apperr.Invalid, "image_url", "image_url must be an absolute http(s) URL of at most %d bytes", store.MaxURLBytes)
+	}
+	return nil
+}
+
+// handleCreateImage registers an image by URL; it is downloaded (through
+// the SSRF guard) and uploaded to WordPress when content using it is pushed.
+// The same URL registered twice is the same image.
+func (s *Server) handleCreateImage(w http.ResponseWriter, r *http.Request) error {
+	req, err := decode[imageRequest](r, s.deps.Config.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	img, err := s.deps.Library.CreateImage(r.Context(), store.Image{AccountID: account(r), SiteID: r.PathValue("site_id"),
+		ImageURL: req.ImageURL, SourceURL: req.ImageURL, Alt: req.Alt})
+	if errors.Is(err, store.ErrInvalid) {
+		return apperr.Wrap(err, apperr.Invalid, "%s", err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusCreated, imageJSON{ID: img.ID, ImageURL: img.ImageURL, Alt: img.Alt, WordPressMediaID: img.WordPressMediaID, SourceURL: img.SourceURL})
 }

@@ -36,6 +36,8 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/api/v1/content/{id}/publish/", Auth: AccountMember, Handler: s.handlePublishContent},
 		{Method: "POST", Path: "/api/v1/content/{id}/resolve_conflict/", Auth: AccountMember, Handler: s.handleResolveConflict},
 		{Method: "GET", Path: "/api/v1/sites/{site_id}/taxonomies/", Auth: AccountMember, Handler: s.handleListTaxonomies},
+		{Method: "POST", Path: "/api/v1/sites/{site_id}/taxonomies/", Auth: AccountMember, Handler: s.handleCreateTerm},
 		{Method: "GET", Path: "/api/v1/sites/{site_id}/images/", Auth: AccountMember, Handler: s.handleListImages},
+		{Method: "POST", Path: "/api/v1/sites/{site_id}/images/", Auth: AccountMember, Handler: s.handleCreateImage},
 	}
 }
