@@ -244,7 +244,7 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 
 // storePost applies one decision and counts it.
 func (e *Engine) storePost(ctx context.Context, in store.Integration, contentType string, cur *store.Content, post wpPost, terms []store.TermRef, imageID, hash, policy string, d *progressDelta) (*store.SyncEvent, error) {
-	evt := &store.SyncEvent{EventType: EventContentPull, Direction: DirectionWPToIGNY8, ContentType: contentType, ExternalID: post.ID, Status: EventSuccess}
+	evt := &store.SyncEvent{AccountID: in.AccountID, IntegrationID: in.ID, EventType: EventContentPull, Direction: DirectionWPToIGNY8, ContentType: contentType, ExternalID: post.ID, Status: EventSuccess}
 	switch decide(cur, post, hash, policy) {
 	case decideUnchanged:
 		d.ItemsUnchanged++
