@@ -22,6 +22,7 @@ import (
 	"github.com/igny8/integrations/shared/integrations"
 	"github.com/igny8/integrations/shared/jobs"
 	"github.com/igny8/integrations/shared/logging"
+	"github.com/igny8/integrations/shared/metrics"
 	"github.com/igny8/integrations/shared/publisher"
 	"github.com/igny8/integrations/shared/secrets"
 	"github.com/igny8/integrations/shared/sitecreds"
@@ -31,6 +32,9 @@ import (
 	"github.com/igny8/integrations/shared/webhook"
 	"github.com/igny8/integrations/shared/wordpress"
 )
+
+// MetricsNamespace is the CloudWatch namespace of the service's metrics.
+const MetricsNamespace = "IGNY8/Integrations"
 
 // App holds the wired dependencies.
 type App struct {
@@ -78,6 +82,7 @@ func New(cfg config.Config, clients awsclients.Clients, logger *slog.Logger) *Ap
 		Download:       &http.Client{Transport: a.wordpressTransport, Timeout: cfg.WordPressTimeout},
 		Logger:         logger,
 		EventRetention: cfg.EventRetention,
+		Stage:          cfg.Stage,
 	})
 	return a
 }
@@ -112,7 +117,11 @@ func FromEnvironment(ctx context.Context) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build AWS clients: %w", err)
 	}
-	return New(cfg, clients, logging.New(os.Stdout, cfg.LogLevel)), nil
+	a := New(cfg, clients, logging.New(os.Stdout, cfg.LogLevel))
+	// In Lambda, stdout is CloudWatch Logs, which turns EMF lines into
+	// metrics; the local stack and tests leave metrics off.
+	a.Sync.EmitMetrics(metrics.New(os.Stdout, MetricsNamespace))
+	return a, nil
 }
 
 // MustFromEnvironment is FromEnvironment for main packages: a configuration

@@ -26,6 +26,7 @@ import (
 
 	"github.com/igny8/integrations/shared/jobs"
 	"github.com/igny8/integrations/shared/logging"
+	"github.com/igny8/integrations/shared/metrics"
 	"github.com/igny8/integrations/shared/sitecreds"
 	"github.com/igny8/integrations/shared/store"
 	"github.com/igny8/integrations/shared/syncworker"
@@ -57,6 +58,10 @@ type Deps struct {
 	// guard's (image URLs are user-supplied).
 	Download *http.Client
 	Logger   *slog.Logger
+	// Metrics receives one EMF line per job (nil: none). The integration
+	// and run are properties, not dimensions: their cardinality is unbounded.
+	Metrics *metrics.Emitter
+	Stage   string
 	// EventRetention is how long sync events are kept (TTL).
 	EventRetention time.Duration
 	// IncrementalOverlap is subtracted from the incremental cursor, so a
@@ -101,6 +106,9 @@ func (e *Engine) adapt(fn func(context.Context, jobs.Envelope) error) syncworker
 	return func(ctx context.Context, job jobs.Envelope, _ events.SQSMessage) error {
 		ctx = logging.With(ctx, logging.AccountID(job.AccountID))
 		err := fn(ctx, job)
+		if err != nil && !errors.Is(err, syncworker.ErrPermanent) && !wordpress.IsPermanent(err) {
+			e.metric(job, nil, metrics.Metric{Name: "JobRetries", Unit: metrics.Count, Value: 1})
+		}
 		if err == nil || errors.Is(err, syncworker.ErrPermanent) {
 			return err
 		}
@@ -186,4 +194,21 @@ func conflictPolicy(in store.Integration) string {
 		return p
 	}
 	return PolicyManual
+}
+
+// EmitMetrics turns on per-job EMF metrics.
+func (e *Engine) EmitMetrics(m *metrics.Emitter) { e.deps.Metrics = m }
+
+// metric emits one EMF line for a job.
+func (e *Engine) metric(job jobs.Envelope, props map[string]any, ms ...metrics.Metric) {
+	if e.deps.Metrics == nil {
+		return
+	}
+	if props == nil {
+		props = map[string]any{}
+	}
+	props["integration_id"] = job.IntegrationID
+	if err := e.deps.Metrics.Emit(map[string]string{"Stage": e.deps.Stage, "JobType": string(job.Type)}, props, ms...); err != nil {
+		e.deps.Logger.Warn("could not emit metrics", logging.Err(err))
+	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/igny8/integrations/shared/jobs"
 	"github.com/igny8/integrations/shared/logging"
+	"github.com/igny8/integrations/shared/metrics"
 	"github.com/igny8/integrations/shared/store"
 	"github.com/igny8/integrations/shared/syncworker"
 	"github.com/igny8/integrations/shared/wordpress"
@@ -69,8 +70,14 @@ func (e *Engine) pushJob(ctx context.Context, job jobs.Envelope) error {
 	}
 	res, err := e.push(ctx, in, client, c)
 	if err != nil {
+		if wordpress.IsPermanent(err) || errors.Is(err, syncworker.ErrPermanent) {
+			e.metric(job, map[string]any{"content_id": c.ID}, metrics.Metric{Name: "PushesFailed", Unit: metrics.Count, Value: 1})
+		}
 		return e.pushFailed(ctx, in, c, err)
 	}
+	e.metric(job, map[string]any{"content_id": c.ID, "action": res.action},
+		metrics.Metric{Name: "PushesSucceeded", Unit: metrics.Count, Value: boolValue(!res.conflict)},
+		metrics.Metric{Name: "Conflicts", Unit: metrics.Count, Value: boolValue(res.conflict)})
 	if res.conflict {
 		return nil
 	}
@@ -431,4 +438,11 @@ func restBaseOf(contentType string) string {
 		return "pages"
 	}
 	return contentType
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

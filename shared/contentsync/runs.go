@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/igny8/integrations/shared/apperr"
+	"github.com/igny8/integrations/shared/jobs"
 	"github.com/igny8/integrations/shared/logging"
+	"github.com/igny8/integrations/shared/metrics"
 	"github.com/igny8/integrations/shared/store"
 	"github.com/igny8/integrations/shared/syncworker"
 	"github.com/igny8/integrations/shared/wordpress"
@@ -136,6 +138,13 @@ func (e *Engine) completeJob(ctx context.Context, in store.Integration, runID, j
 		d.PagesDone++ // the plan counts the first pages it pulled itself
 	}
 	d.PageKey = jobKey
+	e.metric(jobs.Envelope{Type: TypePullPage, IntegrationID: in.ID}, map[string]any{"run_id": runID, "job": jobKey},
+		metrics.Metric{Name: "PagesPulled", Unit: metrics.Count, Value: float64(d.PagesDone)},
+		metrics.Metric{Name: "ItemsCreated", Unit: metrics.Count, Value: float64(d.ItemsCreated)},
+		metrics.Metric{Name: "ItemsUpdated", Unit: metrics.Count, Value: float64(d.ItemsUpdated)},
+		metrics.Metric{Name: "ItemsUnchanged", Unit: metrics.Count, Value: float64(d.ItemsUnchanged)},
+		metrics.Metric{Name: "ItemsFailed", Unit: metrics.Count, Value: float64(d.ItemsFailed)},
+		metrics.Metric{Name: "Conflicts", Unit: metrics.Count, Value: float64(d.ItemsConflicted)})
 	run, err := e.deps.Store.AddSyncRunProgress(ctx, in.AccountID, in.ID, runID, d.RunProgress)
 	if errors.Is(err, store.ErrRunFinished) {
 		return nil // the run ended (finished or failed) while this job ran
