@@ -75,14 +75,15 @@ func New(cfg config.Config, clients awsclients.Clients, logger *slog.Logger) *Ap
 		Logger:          logger,
 	})
 	a.Sync = contentsync.New(contentsync.Deps{
-		Store:          a.Store,
-		Credentials:    sitecreds.New(a.Secrets),
-		Open:           a.OpenWordPress,
-		Jobs:           a.Jobs,
-		Download:       &http.Client{Transport: a.wordpressTransport, Timeout: cfg.WordPressTimeout},
-		Logger:         logger,
-		EventRetention: cfg.EventRetention,
-		Stage:          cfg.Stage,
+		Store:           a.Store,
+		Credentials:     sitecreds.New(a.Secrets),
+		Open:            a.OpenWordPress,
+		Jobs:            a.Jobs,
+		Download:        &http.Client{Transport: a.wordpressTransport, Timeout: cfg.WordPressTimeout},
+		Logger:          logger,
+		EventRetention:  cfg.EventRetention,
+		SiteConcurrency: cfg.SiteConcurrency,
+		Stage:           cfg.Stage,
 	})
 	return a
 }

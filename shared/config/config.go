@@ -42,6 +42,7 @@ var Variables = []Variable{
 	{Name: "STRUCTURE_MAX_AGE", Default: "1h", Doc: "How old a site's stored structure and per-type counts may be before content_types reads them from WordPress again (Go duration)."},
 	{Name: "WORDPRESS_TIMEOUT", Default: "20s", Doc: "Timeout of one request to a WordPress site (Go duration); failed attempts are retried with backoff within the caller's own deadline."},
 	{Name: "SYNC_EVENT_RETENTION_DAYS", Default: "30", Doc: "How many days sync events (the sync history) are kept before DynamoDB's TTL removes them."},
+	{Name: "SITE_CONCURRENCY", Default: "4", Doc: "How many sync jobs may call one WordPress site at the same time, across all workers."},
 	{Name: "DEV_ALLOW_HTTP", Default: "false", Doc: "Development only: accept http:// site URLs."},
 	{Name: "DEV_ALLOW_LOOPBACK", Default: "false", Doc: "Development only: let the SSRF guard dial loopback addresses (a local WordPress)."},
 }
@@ -64,8 +65,10 @@ type Config struct {
 	WordPressTimeout time.Duration
 	// EventRetention is how long sync events are kept.
 	EventRetention time.Duration
-	AllowHTTP      bool
-	AllowLoopback  bool
+	// SiteConcurrency bounds concurrent sync jobs per site.
+	SiteConcurrency int
+	AllowHTTP       bool
+	AllowLoopback   bool
 }
 
 // Load reads and validates the configuration. getenv is os.Getenv in
@@ -145,6 +148,11 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("SYNC_EVENT_RETENTION_DAYS must be a whole number of days from 1 to 3650, got %q", v("SYNC_EVENT_RETENTION_DAYS")))
 	}
 	c.EventRetention = time.Duration(days) * 24 * time.Hour
+	conc, err := strconv.Atoi(v("SITE_CONCURRENCY"))
+	if err != nil || conc < 1 || conc > 32 {
+		errs = append(errs, fmt.Errorf("SITE_CONCURRENCY must be a whole number from 1 to 32, got %q", v("SITE_CONCURRENCY")))
+	}
+	c.SiteConcurrency = conc
 	body, err := strconv.ParseInt(v("API_MAX_BODY_BYTES"), 10, 64)
 	if err != nil || body < 1024 || body > 6<<20 {
 		// 6 MB is the Lambda synchronous invocation payload limit.

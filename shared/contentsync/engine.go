@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -64,6 +65,9 @@ type Deps struct {
 	Stage   string
 	// EventRetention is how long sync events are kept (TTL).
 	EventRetention time.Duration
+	// SiteConcurrency is how many jobs may call one site at once, across
+	// every worker (default 4), so small hosts aren't overwhelmed.
+	SiteConcurrency int
 	// IncrementalOverlap is subtracted from the incremental cursor, so a
 	// post saved while the last run read its page is not missed.
 	IncrementalOverlap time.Duration
@@ -83,6 +87,9 @@ func New(d Deps) *Engine {
 	}
 	if d.EventRetention <= 0 {
 		d.EventRetention = 30 * 24 * time.Hour
+	}
+	if d.SiteConcurrency <= 0 {
+		d.SiteConcurrency = 4
 	}
 	if d.IncrementalOverlap <= 0 {
 		d.IncrementalOverlap = 15 * time.Minute
@@ -105,7 +112,20 @@ func (e *Engine) Runners() map[jobs.Type]syncworker.Runner {
 func (e *Engine) adapt(fn func(context.Context, jobs.Envelope) error) syncworker.Runner {
 	return func(ctx context.Context, job jobs.Envelope, _ events.SQSMessage) error {
 		ctx = logging.With(ctx, logging.AccountID(job.AccountID))
-		err := fn(ctx, job)
+		lease, ok, err := e.deps.Store.AcquireSiteLease(ctx, job.AccountID, job.IntegrationID, e.deps.SiteConcurrency, leaseTTL)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			// The site is busy with other jobs: come back in a few seconds.
+			return &syncworker.RetryLater{After: time.Duration(2+rand.IntN(4)) * time.Second, Err: errSiteBusy}
+		}
+		defer func() {
+			if rerr := e.deps.Store.ReleaseSiteLease(context.WithoutCancel(ctx), lease); rerr != nil {
+				e.deps.Logger.WarnContext(ctx, "could not release a site lease; it expires on its own", logging.Err(rerr))
+			}
+		}()
+		err = fn(ctx, job)
 		if err != nil && !errors.Is(err, syncworker.ErrPermanent) && !wordpress.IsPermanent(err) {
 			e.metric(job, nil, metrics.Metric{Name: "JobRetries", Unit: metrics.Count, Value: 1})
 		}
@@ -121,6 +141,12 @@ func (e *Engine) adapt(fn func(context.Context, jobs.Envelope) error) syncworker
 		return err
 	}
 }
+
+// leaseTTL outlasts any one job (the worker's timeout is shorter), so a
+// slot is only ever freed early by its holder.
+const leaseTTL = 15 * time.Minute
+
+var errSiteBusy = errors.New("the site already has its maximum of concurrent sync jobs")
 
 // runPayload is a run job's payload.
 type runPayload struct {

@@ -527,3 +527,13 @@ func ModelKey(modelID string) Key { return Key{PK: k("G", "MODELS"), SK: skModel
 
 // ModelListPrefix is the SK prefix of registry entries.
 func ModelListPrefix() string { return skModel }
+
+// ------------------------------------------------------------ site leases
+
+// SiteLeaseKey is one of an integration's request slots: a job holds a
+// slot while it calls the site, so at most SITE_CONCURRENCY jobs call one
+// site at once however many workers run. Slots carry ExpiresAt, so a
+// worker that dies frees its slot when the lease runs out.
+func SiteLeaseKey(accountID, integrationID string, slot int) Key {
+	return Key{PK: intP(accountID, integrationID), SK: fmt.Sprintf("LEASE#%02d", slot)}
+}
