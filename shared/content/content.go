@@ -195,6 +195,9 @@ func (s *Service) apply(ctx context.Context, c *store.Content, in Input) error {
 		if !collection(t) {
 			return apperr.Field(apperr.Invalid, "content_type", "content_type must be post, page or a custom type's rest_base")
 		}
+		if c.WordPressID != 0 && t != c.ContentType {
+			return apperr.Field(apperr.Invalid, "content_type", "content already in WordPress cannot change its type")
+		}
 		c.ContentType = t
 	}
 	if in.Title != nil {

@@ -47,8 +47,15 @@ func (e *Engine) runJob(ctx context.Context, job jobs.Envelope) error {
 		return e.failRun(ctx, run, err)
 	}
 	ctx = logging.With(ctx, logging.IntegrationID(in.ID), logging.String("run_id", run.ID))
-	if run.Direction == DirectionPush {
-		return e.planPush(ctx, in, run)
+	if run.Direction == DirectionPush || run.Direction == DirectionBoth {
+		n, err := e.planPush(ctx, in, run)
+		if err != nil {
+			return err
+		}
+		e.deps.Logger.InfoContext(ctx, "queued pushes of approved content", logging.String("count", strconv.Itoa(n)))
+		if run.Direction == DirectionPush {
+			return e.completeJob(ctx, in, run.ID, planJobKey, progressDelta{RunProgress: store.RunProgress{PlanningDone: true, Phase: "pushing", Status: store.RunRunning}})
+		}
 	}
 	if _, err := e.deps.Store.AddSyncRunProgress(ctx, in.AccountID, in.ID, run.ID, store.RunProgress{Status: store.RunRunning, Phase: "taxonomies"}); err != nil {
 		return err

@@ -41,10 +41,40 @@ func (e *Engine) EnqueuePush(ctx context.Context, c store.Content, runID string)
 	return e.deps.Jobs.Send(ctx, env)
 }
 
-// planPush is a push run: it is recorded as planned with no pages; the
-// pushes themselves are queued by approval and publishing.
-func (e *Engine) planPush(ctx context.Context, in store.Integration, run store.SyncRun) error {
-	return e.completeJob(ctx, in, run.ID, planJobKey, progressDelta{RunProgress: store.RunProgress{PlanningDone: true, Phase: "done", Status: store.RunRunning}})
+// planPush queues a push of every approved item of the run's site (the
+// push half of a push or both run); the pushes report through events,
+// not through the run's page counters.
+func (e *Engine) planPush(ctx context.Context, in store.Integration, run store.SyncRun) (int, error) {
+	queued := 0
+	cursor := ""
+	for {
+		page, err := e.deps.Store.ListContent(ctx, in.AccountID, store.ContentFilter{SiteID: in.SiteID, Status: store.ContentApproved},
+			store.PageRequest{Limit: 100, Cursor: cursor})
+		if err != nil {
+			return queued, fmt.Errorf("list approved content: %w", err)
+		}
+		envs := make([]jobs.Envelope, 0, len(page.Items))
+		for _, c := range page.Items {
+			if c.IntegrationID != in.ID {
+				continue
+			}
+			env, err := envelope(TypePush, c.AccountID, c.IntegrationID, fmt.Sprintf("push:%s:v%d", c.ID, c.Version), pushPayload{ContentID: c.ID, RunID: run.ID})
+			if err != nil {
+				return queued, err
+			}
+			envs = append(envs, env)
+		}
+		if len(envs) > 0 {
+			if err := e.deps.Jobs.Send(ctx, envs...); err != nil {
+				return queued, fmt.Errorf("queue %d pushes: %w", len(envs), err)
+			}
+			queued += len(envs)
+		}
+		if page.NextCursor == "" {
+			return queued, nil
+		}
+		cursor = page.NextCursor
+	}
 }
 
 // pushJob creates or updates the content's WordPress post, exactly once.

@@ -54,6 +54,34 @@ type StartRequest struct {
 	ContentTypes             []string
 }
 
+// ValidateStart checks a start request's options (empty means default).
+func ValidateStart(req StartRequest) error {
+	switch {
+	case req.Direction != "" && req.Direction != DirectionPull && req.Direction != DirectionPush && req.Direction != DirectionBoth:
+		return apperr.Field(apperr.Invalid, "direction", "direction must be pull, push or both")
+	case req.Mode != "" && req.Mode != ModeIncremental && req.Mode != ModeFull:
+		return apperr.Field(apperr.Invalid, "mode", "mode must be incremental or full")
+	case len(req.ContentTypes) > 20:
+		return apperr.Field(apperr.Invalid, "content_types", "at most 20 content types")
+	}
+	for _, t := range req.ContentTypes {
+		if !collectionName(t) {
+			return apperr.Field(apperr.Invalid, "content_types", "content type %q is not a post type slug or REST base", t)
+		}
+	}
+	return nil
+}
+
+func withDefaults(req StartRequest) StartRequest {
+	if req.Direction == "" {
+		req.Direction = DirectionPull
+	}
+	if req.Mode == "" {
+		req.Mode = ModeIncremental
+	}
+	return req
+}
+
 // ActiveRunError says a run is already going; Run is that run.
 type ActiveRunError struct{ Run store.SyncRun }
 
@@ -62,25 +90,10 @@ func (e *ActiveRunError) Error() string { return "a sync run is already in progr
 // StartRun validates the request, records the run (one at a time per
 // integration) and enqueues its run job.
 func (e *Engine) StartRun(ctx context.Context, req StartRequest) (store.SyncRun, error) {
-	if req.Direction == "" {
-		req.Direction = DirectionPull
+	if err := ValidateStart(req); err != nil {
+		return store.SyncRun{}, err
 	}
-	if req.Mode == "" {
-		req.Mode = ModeIncremental
-	}
-	switch {
-	case req.Direction != DirectionPull && req.Direction != DirectionPush && req.Direction != DirectionBoth:
-		return store.SyncRun{}, apperr.Field(apperr.Invalid, "direction", "direction must be pull, push or both")
-	case req.Mode != ModeIncremental && req.Mode != ModeFull:
-		return store.SyncRun{}, apperr.Field(apperr.Invalid, "mode", "mode must be incremental or full")
-	case len(req.ContentTypes) > 20:
-		return store.SyncRun{}, apperr.Field(apperr.Invalid, "content_types", "at most 20 content types")
-	}
-	for _, t := range req.ContentTypes {
-		if !collectionName(t) {
-			return store.SyncRun{}, apperr.Field(apperr.Invalid, "content_types", "content type %q is not a post type slug or REST base", t)
-		}
-	}
+	req = withDefaults(req)
 	in, err := e.deps.Store.GetIntegration(ctx, req.AccountID, req.IntegrationID)
 	if err != nil {
 		return store.SyncRun{}, err

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/igny8/integrations/shared/content"
 	"github.com/igny8/integrations/shared/contentsync"
 	"github.com/igny8/integrations/shared/integrations"
 	"github.com/igny8/integrations/shared/jobs"
@@ -91,7 +92,8 @@ func newAPIEnv(t *testing.T) *apiEnv {
 		Logger: logger,
 	})
 	return &apiEnv{
-		h:      NewLambdaHandler(Deps{Config: cfg, Logger: logger, Integrations: svc, Sync: engine}),
+		h: NewLambdaHandler(Deps{Config: cfg, Logger: logger, Integrations: svc, Sync: engine,
+			Content: content.New(st, engine), Library: st}),
 		wp:     fakewp.New(t),
 		sm:     clients.SecretsManager,
 		prefix: cfg.SecretPrefix, ddb: counter, logs: logs, service: svc,
@@ -364,20 +366,33 @@ func TestHTTPSRequiredUnlessAllowed(t *testing.T) {
 func TestTenantIsolationOnEveryRoute(t *testing.T) {
 	e := newAPIEnv(t)
 	id := e.create(t, accountA, "site-1")["id"].(string)
+	cr := call(t, e.h, "POST", "/api/v1/content/", accountA, `{"site_id":"site-1","title":"A's draft","content":"<p>mine</p>"}`)
+	if cr.status != 201 {
+		t.Fatalf("create content: %d %s", cr.status, cr.body)
+	}
+	contentID := cr.json(t)["id"].(string)
 	for _, rt := range NewServer(Deps{}).Routes() {
 		if !strings.Contains(rt.Path, "{id}") {
 			continue
+		}
+		target := strings.Replace(rt.Path, "{id}", id, 1)
+		if strings.HasPrefix(rt.Path, "/api/v1/content/") {
+			target = strings.Replace(rt.Path, "{id}", contentID, 1)
 		}
 		body := ""
 		switch {
 		case strings.HasSuffix(rt.Path, "/test_collection_connection/"):
 			body = `{"collection":"posts"}`
+		case strings.HasPrefix(rt.Path, "/api/v1/content/") && (rt.Method == "PUT" || rt.Method == "PATCH"):
+			body = `{"title":"stolen","content":"<p>x</p>"}`
+		case strings.HasSuffix(rt.Path, "/resolve_conflict/"):
+			body = `{"keep":"igny8"}`
 		case rt.Method == "PUT" || rt.Method == "PATCH":
 			body = `{"site_id":"stolen","platform":"wordpress","external_site_url":"https://x.example.com","is_active":false,"sync_enabled":false}`
 		case rt.Method == "POST":
 			body = `{}`
 		}
-		r := call(t, e.h, rt.Method, strings.Replace(rt.Path, "{id}", id, 1), accountB, body)
+		r := call(t, e.h, rt.Method, target, accountB, body)
 		if r.status != 404 || r.json(t)["code"] != "not_found" {
 			t.Errorf("account B %s %s: %d %s, want 404", rt.Method, rt.Path, r.status, r.body)
 		}
@@ -386,6 +401,16 @@ func TestTenantIsolationOnEveryRoute(t *testing.T) {
 	_ = json.Unmarshal(call(t, e.h, "GET", "/api/v1/integration/", accountB, "").body, &b)
 	if len(b.Items) != 0 {
 		t.Fatalf("account B lists %d integrations", len(b.Items))
+	}
+	// B's view of "site-1" is its own, empty one.
+	for _, path := range []string{"/api/v1/content/?site_id=site-1", "/api/v1/sites/site-1/taxonomies/", "/api/v1/sites/site-1/images/"} {
+		r := call(t, e.h, "GET", path, accountB, "")
+		if r.status != 200 || len(r.json(t)["items"].([]any)) != 0 {
+			t.Errorf("account B GET %s: %d %s, want an empty list", path, r.status, r.body)
+		}
+	}
+	if r := call(t, e.h, "GET", "/api/v1/content/"+contentID+"/", accountA, ""); r.json(t)["title"] != "A's draft" {
+		t.Fatalf("A's content after B's attempts: %s", r.body)
 	}
 	// A's integration is untouched.
 	g := call(t, e.h, "GET", "/api/v1/integration/"+id+"/", accountA, "").json(t)

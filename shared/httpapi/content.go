@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -168,8 +169,12 @@ func (s *Server) handleUpdateContent(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if r.Method == http.MethodPut && (req.Title == nil || req.Content == nil) {
-		return apperr.Field(apperr.Invalid, "title", "PUT replaces the content: title and content are required (use PATCH to change some fields)")
+	if r.Method == http.MethodPut {
+		for name, missing := range map[string]bool{"title": req.Title == nil, "content": req.Content == nil} {
+			if missing {
+				return apperr.Field(apperr.Invalid, name, "PUT replaces the content: %s is required (use PATCH to change some fields)", name)
+			}
+		}
 	}
 	c, err := s.deps.Content.Update(r.Context(), account(r), r.PathValue("id"), version, req.input())
 	if err != nil {
@@ -271,6 +276,8 @@ func (s *Server) handleListImages(w http.ResponseWriter, r *http.Request) error 
 	return encode(w, http.StatusOK, out)
 }
 
+var taxonomyName = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
+
 type termRequest struct {
 	Type   string `json:"type"`
 	Name   string `json:"name"`
@@ -280,8 +287,8 @@ type termRequest struct {
 
 func (r termRequest) Validate() error {
 	switch {
-	case r.Type == "":
-		return apperr.Field(apperr.Invalid, "type", "type is required: category, post_tag or a custom taxonomy")
+	case !taxonomyName.MatchString(r.Type):
+		return apperr.Field(apperr.Invalid, "type", "type is required: category, post_tag or a custom taxonomy's slug")
 	case strings.TrimSpace(r.Name) == "":
 		return apperr.Field(apperr.Invalid, "name", "name is required")
 	}

@@ -2,21 +2,31 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
+	"log/slog"
 	"maps"
+	"math"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/igny8/integrations/shared/apperr"
+	"github.com/igny8/integrations/shared/content"
+	"github.com/igny8/integrations/shared/contentsync"
 	"github.com/igny8/integrations/shared/integrations"
+	"github.com/igny8/integrations/shared/logging"
+	"github.com/igny8/integrations/shared/store"
 )
 
 // These tests keep openapi.json in step with the code: its operations are
@@ -216,6 +226,28 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"ContentType", integrations.ContentType{}, false},
 		{"CollectionReport", integrations.CollectionReport{}, false},
 		{"Problem", apperr.Problem{}, false},
+		{"RunView", contentsync.RunView{}, false},
+		{"SyncStatus", contentsync.Status{}, false},
+		{"SyncHealth", contentsync.Health{}, false},
+		{"SyncRequest", syncRequest{}, true},
+		{"SiteSyncRequest", siteSyncRequest{}, true},
+		{"SyncEvent", eventJSON{}, false},
+		{"SyncEventList", list[eventJSON]{}, false},
+		{"Content", contentJSON{}, false},
+		{"ContentList", list[contentJSON]{}, false},
+		{"ContentInput", contentRequest{}, true},
+		{"ContentCreate", contentRequest{}, true},
+		{"ContentReplace", contentRequest{}, true},
+		// TermRef is both: read in Content.terms and written in ContentInput.terms.
+		{"TermRef", termRefJSON{}, false},
+		{"TermRef", termRefJSON{}, true},
+		{"Term", termJSON{}, false},
+		{"TermList", list[termJSON]{}, false},
+		{"Image", imageJSON{}, false},
+		{"ImageList", list[imageJSON]{}, false},
+		{"ResolveConflictRequest", resolveRequest{}, true},
+		{"TermInput", termRequest{}, true},
+		{"ImageInput", imageRequest{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema, func(t *testing.T) {
@@ -333,13 +365,28 @@ func members(t *testing.T, doc map[string]any, schema map[string]any) schemaMemb
 	return m
 }
 
-// allowsNull reports whether a property schema's type includes null.
+// allowsNull reports whether a property schema's type includes null, or
+// one of its anyOf or oneOf branches does (a nullable $ref is
+// {"anyOf": [{"$ref": …}, {"type": "null"}]}).
 func allowsNull(t *testing.T, doc map[string]any, prop any) bool {
-	switch typ := resolveRef(t, doc, prop)["type"].(type) {
+	s := resolveRef(t, doc, prop)
+	switch typ := s["type"].(type) {
 	case string:
-		return typ == "null"
+		if typ == "null" {
+			return true
+		}
 	case []any:
-		return slices.Contains(typ, any("null"))
+		if slices.Contains(typ, any("null")) {
+			return true
+		}
+	}
+	for _, kw := range []string{"anyOf", "oneOf"} {
+		branches, _ := s[kw].([]any)
+		for _, b := range branches {
+			if allowsNull(t, doc, b) {
+				return true
+			}
+		}
 	}
 	return false
 }
@@ -524,4 +571,380 @@ func TestOpenAPIDocumentIsServedAsEmbedded(t *testing.T) {
 	if v := r.json(t)["openapi"]; v != "3.1.0" {
 		t.Errorf("openapi = %v, want 3.1.0", v)
 	}
+}
+
+// TestOpenAPIDescribesSyncAndContentResponses sends requests to the sync,
+// content and site routes, backed by fakes of the services, and checks each
+// answer against the response the document gives for its route and status:
+// the status must be documented, every member must be documented (nested
+// objects too), required members must be present, values must have the
+// documented JSON type and enum, and ETag must be sent exactly where it is
+// documented. Several of these bodies are built from maps and types local
+// to the handlers, which TestOpenAPISchemasMatchGoTypes cannot reach.
+func TestOpenAPIDescribesSyncAndContentResponses(t *testing.T) {
+	doc := openAPI(t)
+	ops := operations(doc)
+	h := NewLambdaHandler(Deps{Config: testConfig(t), Logger: logging.New(io.Discard, slog.LevelInfo),
+		Integrations: siteIntegrations{}, Sync: fakeSync{}, Content: fakeContent{}, Library: fakeLibrary{}})
+	const syncBody = `{"direction":"both","mode":"full","content_types":["post","products"]}`
+	tests := []struct {
+		name, method, route, target, body string
+		headers                           []string
+		wantStatus                        int
+	}{
+		{"sync without a body", "POST", "/api/v1/integration/{id}/sync/", "/api/v1/integration/int-1/sync/", "", []string{"Content-Type", ""}, 202},
+		{"sync with options", "POST", "/api/v1/integration/{id}/sync/", "/api/v1/integration/int-1/sync/", syncBody, nil, 202},
+		{"sync while a run is active", "POST", "/api/v1/integration/{id}/sync/", "/api/v1/integration/busy/sync/", "", []string{"Content-Type", ""}, 409},
+		{"sync with an unknown member", "POST", "/api/v1/integration/{id}/sync/", "/api/v1/integration/int-1/sync/", `{"colour":"red"}`, nil, 400},
+		{"sync of a missing integration", "POST", "/api/v1/integration/{id}/sync/", "/api/v1/integration/missing/sync/", "{}", nil, 404},
+		{"status while syncing", "GET", "/api/v1/integration/{id}/sync_status/", "/api/v1/integration/int-1/sync_status/", "", nil, 200},
+		{"status before the first run", "GET", "/api/v1/integration/{id}/sync_status/", "/api/v1/integration/new/sync_status/", "", nil, 200},
+		{"status of a missing integration", "GET", "/api/v1/integration/{id}/sync_status/", "/api/v1/integration/missing/sync_status/", "", nil, 404},
+		{"health", "GET", "/api/v1/integration/{id}/sync_health/", "/api/v1/integration/int-1/sync_health/", "", nil, 200},
+		{"health before the first run", "GET", "/api/v1/integration/{id}/sync_health/", "/api/v1/integration/new/sync_health/", "", nil, 200},
+		{"events", "GET", "/api/v1/integration/{id}/events/", "/api/v1/integration/int-1/events/?status=failed&event_type=conflict&limit=10", "", nil, 200},
+		{"events of a bad status", "GET", "/api/v1/integration/{id}/events/", "/api/v1/integration/int-1/events/?status=bogus", "", nil, 400},
+		{"site sync", "POST", "/api/v1/integration/site_sync/", "/api/v1/integration/site_sync/", `{"site_id":"site-1","mode":"incremental"}`, nil, 202},
+		{"site sync without a site", "POST", "/api/v1/integration/site_sync/", "/api/v1/integration/site_sync/", `{}`, nil, 400},
+		{"site sync of a site without integrations", "POST", "/api/v1/integration/site_sync/", "/api/v1/integration/site_sync/", `{"site_id":"elsewhere"}`, nil, 404},
+		{"site sync as text", "POST", "/api/v1/integration/site_sync/", "/api/v1/integration/site_sync/", `site_id=site-1`, []string{"Content-Type", "text/plain"}, 415},
+		{"list content", "GET", "/api/v1/content/", "/api/v1/content/?site_id=site-1&status=draft&content_type=post", "", nil, 200},
+		{"create content", "POST", "/api/v1/content/", "/api/v1/content/", `{"site_id":"site-1","title":"Hello","content":"<p>Hi</p>","terms":[{"taxonomy":"category","id":"term-1"}]}`, nil, 201},
+		{"create content with a member of the wrong type", "POST", "/api/v1/content/", "/api/v1/content/", `{"site_id":"site-1","title":7}`, nil, 400},
+		{"read content", "GET", "/api/v1/content/{id}/", "/api/v1/content/c-1/", "", nil, 200},
+		{"replace content", "PUT", "/api/v1/content/{id}/", "/api/v1/content/c-1/", `{"title":"Hello","content":"<p>Hi</p>","version":3}`, nil, 200},
+		{"replace content without its body", "PUT", "/api/v1/content/{id}/", "/api/v1/content/c-1/", `{"title":"Hello"}`, nil, 400},
+		{"patch content", "PATCH", "/api/v1/content/{id}/", "/api/v1/content/c-1/", `{"status":"review"}`, []string{"If-Match", `"3"`}, 200},
+		{"patch content with a bad If-Match", "PATCH", "/api/v1/content/{id}/", "/api/v1/content/c-1/", `{"status":"review"}`, []string{"If-Match", "v3"}, 400},
+		{"approve", "POST", "/api/v1/content/{id}/approve/", "/api/v1/content/c-1/approve/", "", nil, 200},
+		{"publish", "POST", "/api/v1/content/{id}/publish/", "/api/v1/content/c-1/publish/", "", nil, 202},
+		{"resolve a conflict", "POST", "/api/v1/content/{id}/resolve_conflict/", "/api/v1/content/c-1/resolve_conflict/", `{"keep":"igny8"}`, nil, 200},
+		{"taxonomies", "GET", "/api/v1/sites/{site_id}/taxonomies/", "/api/v1/sites/site-1/taxonomies/?type=category", "", nil, 200},
+		{"images", "GET", "/api/v1/sites/{site_id}/images/", "/api/v1/sites/site-1/images/?limit=2", "", nil, 200},
+		{"add a term", "POST", "/api/v1/sites/{site_id}/taxonomies/", "/api/v1/sites/site-1/taxonomies/", `{"type":"post_tag","name":" Local ","slug":"local"}`, nil, 201},
+		{"add a term without a name", "POST", "/api/v1/sites/{site_id}/taxonomies/", "/api/v1/sites/site-1/taxonomies/", `{"type":"post_tag"}`, nil, 400},
+		{"register an image", "POST", "/api/v1/sites/{site_id}/images/", "/api/v1/sites/site-1/images/", `{"image_url":"https://images.example.com/hero.jpg","alt":"Hero"}`, nil, 201},
+		{"register an image by a relative URL", "POST", "/api/v1/sites/{site_id}/images/", "/api/v1/sites/site-1/images/", `{"image_url":"/hero.jpg"}`, nil, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := call(t, h, tt.method, tt.target, accountA, tt.body, tt.headers...)
+			if r.status != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.wantStatus, r.body)
+			}
+			op := ops[tt.method+" "+tt.route]
+			if op == nil {
+				t.Fatalf("openapi.json does not document %s %s", tt.method, tt.route)
+			}
+			resp, ok := obj(op["responses"])[strconv.Itoa(r.status)]
+			if !ok {
+				t.Fatalf("%s %s does not document status %d", tt.method, tt.route, r.status)
+			}
+			documented := resolveRef(t, doc, resp)
+			media, _, _ := strings.Cut(r.headers["Content-Type"], ";")
+			schema := obj(obj(documented["content"])[media])["schema"]
+			if schema == nil {
+				t.Fatalf("status %d documents no %q body", r.status, media)
+			}
+			var body any
+			if err := json.Unmarshal(r.body, &body); err != nil {
+				t.Fatalf("the body is not JSON: %q", r.body)
+			}
+			for _, p := range conform(t, doc, schema, body, "body") {
+				t.Error(p)
+			}
+			_, etagDocumented := obj(documented["headers"])["ETag"]
+			sent := slices.ContainsFunc(slices.Collect(maps.Keys(r.headers)), func(k string) bool { return strings.EqualFold(k, "ETag") })
+			if sent != etagDocumented {
+				t.Errorf("ETag sent: %v; documented: %v", sent, etagDocumented)
+			}
+		})
+	}
+}
+
+// conform lists how v departs from schema: members the schema does not
+// document (unless it allows additional properties), missing required
+// members, and values of another JSON type or outside an enum or const. It
+// follows $ref, allOf, anyOf, oneOf, properties and items; it ignores
+// formats, lengths and numeric bounds.
+func conform(t *testing.T, doc map[string]any, schema, v any, at string) []string {
+	t.Helper()
+	s := resolveRef(t, doc, schema)
+	for _, kw := range []string{"anyOf", "oneOf"} {
+		branches, _ := s[kw].([]any)
+		if len(branches) == 0 {
+			continue
+		}
+		var first []string
+		matched := false
+		for i, b := range branches {
+			p := conform(t, doc, b, v, at)
+			if len(p) == 0 {
+				matched = true
+				break
+			}
+			if i == 0 {
+				first = p
+			}
+		}
+		if !matched {
+			return append([]string{fmt.Sprintf("%s matches no branch of %s; the first says:", at, kw)}, first...)
+		}
+	}
+	problems := valueChecks(t, doc, s, v, at)
+	m, isObject := v.(map[string]any)
+	if !isObject {
+		return problems
+	}
+	props, required, open, describes := objectShape(t, doc, s)
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		schemas, ok := props[name]
+		if !ok {
+			if describes && !open {
+				problems = append(problems, fmt.Sprintf("%s.%s is not documented", at, name))
+			}
+			continue
+		}
+		for _, ps := range schemas {
+			problems = append(problems, conform(t, doc, ps, m[name], at+"."+name)...)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(required)) {
+		if _, ok := m[name]; !ok {
+			problems = append(problems, fmt.Sprintf("%s lacks %q, which is required", at, name))
+		}
+	}
+	return problems
+}
+
+// valueChecks checks type, enum, const and array items of s and of the
+// schemas it combines with allOf.
+func valueChecks(t *testing.T, doc map[string]any, s map[string]any, v any, at string) []string {
+	var problems []string
+	if typ, ok := s["type"]; ok {
+		var allowed []any
+		switch typ := typ.(type) {
+		case string:
+			allowed = []any{typ}
+		case []any:
+			allowed = typ
+		}
+		if !slices.ContainsFunc(allowed, func(a any) bool { return jsonTypeIs(v, a.(string)) }) {
+			problems = append(problems, fmt.Sprintf("%s is %v, not of type %v", at, v, typ))
+		}
+	}
+	if enum, ok := s["enum"].([]any); ok && !slices.ContainsFunc(enum, func(e any) bool { return reflect.DeepEqual(e, v) }) {
+		problems = append(problems, fmt.Sprintf("%s is %v, not one of %v", at, v, enum))
+	}
+	if c, ok := s["const"]; ok && !reflect.DeepEqual(c, v) {
+		problems = append(problems, fmt.Sprintf("%s is %v, not %v", at, v, c))
+	}
+	if items, ok := s["items"]; ok {
+		if arr, ok := v.([]any); ok {
+			for i, e := range arr {
+				problems = append(problems, conform(t, doc, items, e, fmt.Sprintf("%s[%d]", at, i))...)
+			}
+		}
+	}
+	all, _ := s["allOf"].([]any)
+	for _, sub := range all {
+		problems = append(problems, valueChecks(t, doc, resolveRef(t, doc, sub), v, at)...)
+	}
+	return problems
+}
+
+// objectShape gathers an object schema's property schemas (every schema a
+// member must satisfy, through allOf), its required members, whether it
+// allows undocumented members, and whether it describes members at all (a
+// schema that only combines others with anyOf does not).
+func objectShape(t *testing.T, doc map[string]any, s map[string]any) (props map[string][]any, required map[string]bool, open, describes bool) {
+	props, required = map[string][]any{}, map[string]bool{}
+	var collect func(s map[string]any)
+	collect = func(s map[string]any) {
+		s = resolveRef(t, doc, s)
+		for name, p := range obj(s["properties"]) {
+			props[name] = append(props[name], p)
+		}
+		req, _ := s["required"].([]any)
+		for _, name := range req {
+			required[name.(string)] = true
+		}
+		if _, ok := s["additionalProperties"]; ok {
+			describes = true
+		}
+		switch ap := s["additionalProperties"].(type) {
+		case bool:
+			open = open || ap
+		case map[string]any:
+			open = true
+		}
+		all, _ := s["allOf"].([]any)
+		for _, sub := range all {
+			collect(obj(sub))
+		}
+	}
+	collect(s)
+	return props, required, open, describes || len(props) > 0
+}
+
+// jsonTypeIs reports whether a decoded JSON value is of a JSON Schema type.
+func jsonTypeIs(v any, typ string) bool {
+	switch v := v.(type) {
+	case nil:
+		return typ == "null"
+	case bool:
+		return typ == "boolean"
+	case float64:
+		return typ == "number" || typ == "integer" && v == math.Trunc(v)
+	case string:
+		return typ == "string"
+	case []any:
+		return typ == "array"
+	case map[string]any:
+		return typ == "object"
+	}
+	return false
+}
+
+// Fakes of the services behind the sync, content and site routes. They
+// return fixed, fully populated values so that every member (and every
+// null) a handler can write shows up in a response.
+
+var fixedTime = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func sampleRun(finished bool) store.SyncRun {
+	r := store.SyncRun{AccountID: "acct-a", IntegrationID: "int-1", ID: "0194f6a0-1b2c-7d3e-8f40-5a6b7c8d9e0f", Direction: "pull",
+		Mode: "incremental", Status: store.RunRunning, Phase: "pulling", PagesTotal: 4, PagesDone: 1, PlanningDone: true,
+		ItemsCreated: 3, ItemsUpdated: 2, ItemsUnchanged: 90, ItemsFailed: 1, ItemsConflicted: 1, StartedAt: fixedTime}
+	if finished {
+		end := fixedTime.Add(time.Minute)
+		r.Status, r.Phase, r.Error, r.FinishedAt, r.ContentTypes = store.RunFailed, "pulling", "auth_failed: Sorry, you are not allowed to do that.", &end, []string{"post"}
+	}
+	return r
+}
+
+type fakeSync struct{}
+
+func (fakeSync) StartRun(_ context.Context, req contentsync.StartRequest) (store.SyncRun, error) {
+	switch req.IntegrationID {
+	case "busy":
+		return store.SyncRun{}, &contentsync.ActiveRunError{Run: sampleRun(false)}
+	case "missing":
+		return store.SyncRun{}, fmt.Errorf("get integration: %w", store.ErrNotFound)
+	}
+	r := sampleRun(false)
+	r.Direction, r.Mode, r.ContentTypes, r.Status, r.Phase, r.PlanningDone = cmp.Or(req.Direction, "pull"), cmp.Or(req.Mode, "incremental"), req.ContentTypes, store.RunQueued, "queued", false
+	return r, nil
+}
+
+func (fakeSync) Status(_ context.Context, _, id string) (contentsync.Status, error) {
+	switch id {
+	case "new":
+		return contentsync.Status{Status: "idle"}, nil
+	case "missing":
+		return contentsync.Status{}, fmt.Errorf("get integration: %w", store.ErrNotFound)
+	}
+	v := contentsync.ViewRun(sampleRun(false))
+	return contentsync.Status{Status: "syncing", Run: &v}, nil
+}
+
+func (fakeSync) Health(_ context.Context, _, id string) (contentsync.Health, error) {
+	if id == "new" {
+		return contentsync.Health{}, nil
+	}
+	v := contentsync.ViewRun(sampleRun(true))
+	last := fixedTime.Add(-time.Hour)
+	return contentsync.Health{LastSuccessfulSync: &last, FailedEvents24h: 1, FailedEvents7d: 4, LastRun: &v}, nil
+}
+
+func (fakeSync) Events(context.Context, string, string, store.EventFilter, store.PageRequest) (store.Page[store.SyncEvent], error) {
+	return store.Page[store.SyncEvent]{NextCursor: "next", Items: []store.SyncEvent{
+		{ID: "e-1", IntegrationID: "int-1", EventType: "conflict", Direction: "wp_to_igny8", ContentType: "post", ContentID: "c-1",
+			ExternalID: 42, Status: "failed", ErrorMessage: "changed in both IGNY8 and WordPress since the last sync",
+			Metadata: map[string]any{"igny8_version": 4.0}, RunID: "run-1", CreatedAt: fixedTime},
+		{ID: "e-2", IntegrationID: "int-1", EventType: "content_push", Direction: "igny8_to_wp", Status: "success", CreatedAt: fixedTime},
+	}}, nil
+}
+
+// siteIntegrations lists two active integrations and an inactive one of
+// site-1, and none of any other site.
+type siteIntegrations struct{ IntegrationService }
+
+func (siteIntegrations) List(_ context.Context, accountID string, f store.IntegrationFilter, _ store.PageRequest) (store.Page[store.Integration], error) {
+	if f.SiteID != "site-1" {
+		return store.Page[store.Integration]{}, nil
+	}
+	return store.Page[store.Integration]{Items: []store.Integration{
+		{AccountID: accountID, ID: "int-1", SiteID: "site-1", IsActive: true},
+		{AccountID: accountID, ID: "busy", SiteID: "site-1", IsActive: true},
+		{AccountID: accountID, ID: "off", SiteID: "site-1"},
+	}}, nil
+}
+
+func sampleContent() store.Content {
+	approved := fixedTime.Add(-time.Hour)
+	return store.Content{AccountID: "acct-a", ID: "c-1", SiteID: "site-1", IntegrationID: "int-1", ContentType: "post", Title: "Hello",
+		Body: "<p>Hi</p>", Excerpt: "Hi", Slug: "hello", Status: store.ContentApproved, Terms: []store.TermRef{{Taxonomy: "category", ID: "term-1"}},
+		FeaturedImageID: "img-1", WordPressID: 42, WordPressLink: "https://blog.example.com/hello/", WordPressStatus: "publish",
+		WPModifiedGMT: fixedTime.Add(-2 * time.Hour), ApprovedAt: &approved, CreatedAt: fixedTime.Add(-3 * time.Hour), UpdatedAt: fixedTime, Version: 3}
+}
+
+type fakeContent struct{}
+
+func (fakeContent) Create(context.Context, string, content.Input) (store.Content, error) {
+	c := sampleContent()
+	// A new draft: never synced, never approved (both nulls).
+	c.Status, c.WordPressID, c.WordPressLink, c.WordPressStatus, c.WPModifiedGMT, c.ApprovedAt, c.Version = store.ContentDraft, 0, "", "", time.Time{}, nil, 1
+	return c, nil
+}
+
+func (fakeContent) Get(context.Context, string, string) (store.Content, error) {
+	return sampleContent(), nil
+}
+
+func (fakeContent) List(context.Context, string, store.ContentFilter, store.PageRequest) (store.Page[store.Content], error) {
+	draft := sampleContent()
+	draft.ID, draft.Status, draft.WPModifiedGMT, draft.ApprovedAt = "c-2", store.ContentDraft, time.Time{}, nil
+	return store.Page[store.Content]{Items: []store.Content{sampleContent(), draft}, NextCursor: "next"}, nil
+}
+
+func (fakeContent) Update(context.Context, string, string, int64, content.Input) (store.Content, error) {
+	return sampleContent(), nil
+}
+
+func (fakeContent) Approve(context.Context, string, string, int64) (store.Content, error) {
+	return sampleContent(), nil
+}
+
+func (fakeContent) Publish(context.Context, string, string) (store.Content, error) {
+	return sampleContent(), nil
+}
+
+func (fakeContent) ResolveConflict(context.Context, string, string, string) (store.Content, error) {
+	return sampleContent(), nil
+}
+
+type fakeLibrary struct{}
+
+func (fakeLibrary) ListTerms(context.Context, string, string, string, store.PageRequest) (store.Page[store.Term], error) {
+	return store.Page[store.Term]{Items: []store.Term{
+		{ID: "term-1", Taxonomy: "category", Name: "News", Slug: "news", WordPressID: 5},
+		{ID: "term-2", Taxonomy: "category", Name: "Local", Slug: "local", ParentID: "term-1"},
+	}}, nil
+}
+
+func (fakeLibrary) CreateTerm(_ context.Context, t store.Term) (store.Term, error) {
+	t.ID, t.Version = "term-3", 1
+	return t, nil
+}
+
+func (fakeLibrary) CreateImage(_ context.Context, img store.Image) (store.Image, error) {
+	img.ID, img.Version = "img-2", 1
+	return img, nil
+}
+
+func (fakeLibrary) ListImages(context.Context, string, string, store.PageRequest) (store.Page[store.Image], error) {
+	return store.Page[store.Image]{NextCursor: "next", Items: []store.Image{
+		{ID: "img-1", ImageURL: "https://blog.example.com/wp-content/uploads/a.jpg", Alt: "A", WordPressMediaID: 9},
+	}}, nil
 }

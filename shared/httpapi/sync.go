@@ -29,12 +29,14 @@ type syncRequest struct {
 	ContentTypes []string `json:"content_types"`
 }
 
-func (syncRequest) Validate() error { return nil }
+func (r syncRequest) Validate() error {
+	return contentsync.ValidateStart(contentsync.StartRequest{Direction: r.Direction, Mode: r.Mode, ContentTypes: r.ContentTypes})
+}
 
 // decodeOptional decodes a body that may be absent entirely.
 func decodeOptional[T validator](r *http.Request, maxBytes int64) (T, error) {
 	var zero T
-	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+	if r.ContentLength == 0 {
 		return zero, zero.Validate()
 	}
 	return decode[T](r, maxBytes)
@@ -129,7 +131,7 @@ func (r siteSyncRequest) Validate() error {
 	if strings.TrimSpace(r.SiteID) == "" {
 		return apperr.Field(apperr.Invalid, "site_id", "site_id is required")
 	}
-	return nil
+	return r.syncRequest.Validate()
 }
 
 // handleSiteSync starts a run on every active integration of a site; each
@@ -139,6 +141,7 @@ func (s *Server) handleSiteSync(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	req.SiteID = strings.TrimSpace(req.SiteID)
 	page, err := s.deps.Integrations.List(r.Context(), account(r), store.IntegrationFilter{SiteID: req.SiteID}, store.PageRequest{Limit: maxPageSize})
 	if err != nil {
 		return err
