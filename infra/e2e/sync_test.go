@@ -235,12 +235,12 @@ func TestSyncWithRealWordPress(t *testing.T) {
 		return num(pushed["wordpress_id"]) != 0
 	})
 	var wpPost struct {
-		ID            int64   `json:"id"`
+		ID            int64                `json:"id"`
 		Title         struct{ Raw string } `json:"title"`
-		Categories    []int64 `json:"categories"`
-		Tags          []int64 `json:"tags"`
-		FeaturedMedia int64   `json:"featured_media"`
-		Status        string  `json:"status"`
+		Categories    []int64              `json:"categories"`
+		Tags          []int64              `json:"tags"`
+		FeaturedMedia int64                `json:"featured_media"`
+		Status        string               `json:"status"`
 	}
 	e.wpDo(t, "GET", fmt.Sprintf("wp/v2/posts/%d?context=edit", num(pushed["wordpress_id"])), nil, &wpPost)
 	if wpPost.Title.Raw != title || len(wpPost.Categories) != 2 || len(wpPost.Tags) != 1 || wpPost.FeaturedMedia == 0 || wpPost.Status != "publish" {
