@@ -37,12 +37,10 @@ type rawRendered struct {
 	Rendered string `json:"rendered"`
 }
 
-func (r rawRendered) value() string {
-	if r.Raw != "" {
-		return r.Raw
-	}
-	return r.Rendered
-}
+// value is the stored value. Pulls use context=edit, where raw is always
+// present; an empty raw excerpt is really empty (WordPress renders one from
+// the content, which must not come back as an excerpt on the next push).
+func (r rawRendered) value() string { return r.Raw }
 
 // wpPost is one post (of any type) as a pull page returns it. Terms holds
 // every taxonomy field by the taxonomy's REST base ("categories", "tags",

@@ -5,6 +5,19 @@
 // into the failure modes real sites show (REST blocked, Authorization header
 // stripped, Application Passwords off…). Every behaviour the service relies
 // on is also proven against a real WordPress in the end-to-end tier.
+//
+// The site starts with synthetic collection counts (12 posts, 3 pages and 4
+// products, see SetCount) for the connection tests. Seeding content (AddPost,
+// AddPosts, AddTerm, AddMedia), creating any over REST, or calling
+// UseContentModel switches the post types to an in-memory content model
+// (content.go) that follows WordPress's rules: one ID sequence for posts,
+// pages, products and media; slugs made unique with -2, -3…; trashed slugs
+// suffixed __trashed; site-local post_modified for modified_after; default
+// category; scheduled posts published by "cron" without a new modified date;
+// term_exists; media uploads checked as wp_handle_sideload does.
+//
+// Faults (faults.go) inject latency, error answers, truncated bodies and
+// dropped connections, before or after the site did the work.
 package fakewp
 
 import (
@@ -13,10 +26,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Mode is a failure mode of the site.
@@ -41,28 +57,62 @@ const (
 	Subscriber Mode = "subscriber"
 )
 
-// Site is the fake WordPress.
+// Site is the fake WordPress. All its methods are safe for concurrent use.
 type Site struct {
 	*httptest.Server
 	Username, Password string
 
 	mu       sync.Mutex
 	mode     Mode
-	counts   map[string]int // collection rest_base → items
+	counts   map[string]int // collection rest_base → items (synthetic)
 	requests map[string]int // path → requests
+	byMethod map[string]int // "METHOD path" → requests
+	log      []Recorded
 	total    int
+
+	// Content model (content.go).
+	modelled   bool
+	clock      func() time.Time
+	gmtOffset  float64 // hours
+	offsetSet  bool
+	records    map[int64]*record
+	bySlug     map[string]map[int64]*record
+	terms      map[int64]*Term
+	nextPostID int64
+	nextTermID int64
+	futures    map[int64]bool
+	creates    map[string]int
+
+	// Faults (faults.go).
+	latency   time.Duration
+	faults    []*Fault
+	hooks     []func(http.ResponseWriter, *http.Request) bool
+	onCreated []func(typ string, p Post)
 }
 
-// New starts a healthy site with the given admin credentials and 12 posts
-// and 3 pages. It is closed when the test ends.
+// New starts a healthy site with the given admin credentials, synthetic
+// counts of 12 posts, 3 pages and 4 products, and an empty content model
+// holding only the "Uncategorized" category (term 1) every WordPress has.
+// It is closed when the test ends.
 func New(t testing.TB) *Site {
 	t.Helper()
 	s := &Site{
-		Username: "admin",
-		Password: "abcd EFGH ijkl MNOP qrst UVWX",
-		counts:   map[string]int{"posts": 12, "pages": 3, "products": 4},
-		requests: map[string]int{},
+		Username:   "admin",
+		Password:   "abcd EFGH ijkl MNOP qrst UVWX",
+		counts:     map[string]int{"posts": 12, "pages": 3, "products": 4},
+		requests:   map[string]int{},
+		byMethod:   map[string]int{},
+		clock:      time.Now,
+		gmtOffset:  2,
+		records:    map[int64]*record{},
+		bySlug:     map[string]map[int64]*record{},
+		terms:      map[int64]*Term{},
+		nextPostID: 1,
+		nextTermID: 1,
+		futures:    map[int64]bool{},
+		creates:    map[string]int{},
 	}
+	s.insertTerm(&Term{Taxonomy: "category", Name: "Uncategorized", Slug: "uncategorized"})
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -75,7 +125,9 @@ func (s *Site) SetMode(m Mode) {
 	s.mode = m
 }
 
-// SetCount sets how many items a collection reports.
+// SetCount sets how many items a collection reports while the site has no
+// content model (see UseContentModel); once it has one, the post types
+// report what is stored and SetCount only matters for other collections.
 func (s *Site) SetCount(restBase string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -97,22 +149,112 @@ func (s *Site) RequestsTo(path string) int {
 	return s.requests[path]
 }
 
-// ResetRequests zeroes the request counters.
+// RequestsMatching is the number of requests with the method ("" for any)
+// whose path starts with pathPrefix, either as sent or without the
+// subdirectory in front of /wp-json: "/wp-json/wp/v2/posts" counts the
+// list, every single post and every subdirectory install's.
+func (s *Site) RequestsMatching(method, pathPrefix string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, c := range s.byMethod {
+		m, p, _ := strings.Cut(k, " ")
+		if method != "" && !strings.EqualFold(method, m) {
+			continue
+		}
+		if strings.HasPrefix(p, pathPrefix) || strings.HasPrefix(stripSubdir(p), pathPrefix) {
+			n += c
+		}
+	}
+	return n
+}
+
+// Recorded is one request the site received.
+type Recorded struct {
+	Method string
+	// Path is the URL path as sent; Route the part after /wp-json ("/wp/v2/posts"), "" outside the REST API.
+	Path, Route string
+	Query       url.Values
+}
+
+// RequestLog lists the requests received since the last reset, in order.
+func (s *Site) RequestLog() []Recorded {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Recorded, len(s.log))
+	copy(out, s.log)
+	return out
+}
+
+// ResetRequests zeroes the request counters and the request log.
 func (s *Site) ResetRequests() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.total, s.requests = 0, map[string]int{}
+	s.total, s.requests, s.byMethod, s.log = 0, map[string]int{}, map[string]int{}, nil
+}
+
+// stripSubdir drops whatever is in front of /wp-json.
+func stripSubdir(p string) string {
+	if i := strings.Index(p, "/wp-json"); i > 0 {
+		return p[i:]
+	}
+	return p
+}
+
+// restRoute splits a path into the subdirectory and the REST route
+// (without a trailing slash, as WordPress matches routes); ok is false
+// outside /wp-json.
+func restRoute(p string) (prefix, route string, ok bool) {
+	i := strings.Index(p, "/wp-json")
+	if i < 0 {
+		return "", "", false
+	}
+	route = p[i+len("/wp-json"):]
+	if route != "/" {
+		route = strings.TrimSuffix(route, "/")
+	}
+	if route == "" {
+		route = "/"
+	}
+	return p[:i], route, true
 }
 
 func (s *Site) serve(w http.ResponseWriter, r *http.Request) {
+	_, route, _ := restRoute(r.URL.Path)
 	s.mu.Lock()
 	s.total++
 	s.requests[r.URL.Path]++
-	mode := s.mode
-	counts := make(map[string]int, len(s.counts))
-	for k, v := range s.counts {
-		counts[k] = v
+	s.byMethod[r.Method+" "+r.URL.Path]++
+	s.log = append(s.log, Recorded{Method: r.Method, Path: r.URL.Path, Route: route, Query: r.URL.Query()})
+	latency := s.latency
+	hooks := append([]func(http.ResponseWriter, *http.Request) bool(nil), s.hooks...)
+	s.mu.Unlock()
+
+	if latency > 0 {
+		t := time.NewTimer(latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
 	}
+	for _, h := range hooks {
+		if h(w, r) {
+			return
+		}
+	}
+	if f := s.takeFault(r); f != nil {
+		s.applyFault(w, r, f)
+		return
+	}
+	s.handle(w, r)
+}
+
+// handle answers one request as the site would.
+func (s *Site) handle(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	mode := s.mode
 	s.mu.Unlock()
 
 	switch mode {
@@ -131,16 +273,20 @@ func (s *Site) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	// Any path prefix before /wp-json is a subdirectory install, so one
 	// fake serves many distinct site URLs.
-	i := strings.Index(r.URL.Path, "/wp-json")
-	if i < 0 {
-		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprint(w, "<html><body>Home</body></html>")
+	prefix, route, ok := restRoute(r.URL.Path)
+	if !ok {
+		s.servePage(w, r)
 		return
 	}
-	route := r.URL.Path[i+len("/wp-json"):]
 	authed := s.authenticated(r, mode)
+	req := &apiRequest{r: r, route: route, base: s.URL + prefix, authed: authed, canEdit: authed && mode != Subscriber, method: r.Method}
+	if o := r.Header.Get("X-HTTP-Method-Override"); o != "" && r.Method == http.MethodPost {
+		req.method = strings.ToUpper(o)
+	} else if o := r.URL.Query().Get("_method"); o != "" && r.Method == http.MethodPost {
+		req.method = strings.ToUpper(o)
+	}
 	switch {
-	case route == "/" || route == "":
+	case route == "/":
 		s.index(w, mode)
 	case route == "/wp/v2/users/me":
 		if !authed {
@@ -153,26 +299,68 @@ func (s *Site) serve(w http.ResponseWriter, r *http.Request) {
 	case route == "/wp/v2/taxonomies":
 		writeJSON(w, http.StatusOK, taxonomies())
 	default:
-		base := strings.TrimPrefix(route, "/wp/v2/")
-		n, ok := counts[base]
-		if !ok || strings.Contains(base, "/") {
-			wpError(w, http.StatusNotFound, "rest_no_route", "No route was found matching the URL and request method.")
+		if s.serveContent(w, req) {
 			return
 		}
-		if r.URL.Query().Get("context") == "edit" && !authed {
-			wpError(w, http.StatusUnauthorized, "rest_forbidden_context", "Sorry, you are not allowed to edit posts in this post type.")
-			return
-		}
-		w.Header().Set("X-WP-Total", fmt.Sprint(n))
-		perPage := 10
-		fmt.Sscan(r.URL.Query().Get("per_page"), &perPage)
-		w.Header().Set("X-WP-TotalPages", fmt.Sprint((n+perPage-1)/max(perPage, 1)))
-		items := []map[string]any{}
-		for i := 0; i < min(n, perPage); i++ {
-			items = append(items, map[string]any{"id": i + 1})
-		}
-		writeJSON(w, http.StatusOK, items)
+		s.serveSynthetic(w, req)
 	}
+}
+
+// serveSynthetic answers a collection from its SetCount number, with
+// items that carry only an id.
+func (s *Site) serveSynthetic(w http.ResponseWriter, req *apiRequest) {
+	s.mu.Lock()
+	n, ok := s.counts[strings.TrimPrefix(req.route, "/wp/v2/")]
+	s.mu.Unlock()
+	base := strings.TrimPrefix(req.route, "/wp/v2/")
+	if !ok || strings.Contains(base, "/") || !strings.HasPrefix(req.route, "/wp/v2/") || req.method != http.MethodGet {
+		noRoute(w)
+		return
+	}
+	q := req.r.URL.Query()
+	if q.Get("context") == "edit" && !req.authed {
+		wpError(w, http.StatusUnauthorized, "rest_forbidden_context", "Sorry, you are not allowed to edit posts in this post type.")
+		return
+	}
+	w.Header().Set("X-WP-Total", fmt.Sprint(n))
+	perPage := 10
+	fmt.Sscan(q.Get("per_page"), &perPage)
+	w.Header().Set("X-WP-TotalPages", fmt.Sprint((n+perPage-1)/max(perPage, 1)))
+	items := []map[string]any{}
+	for i := 0; i < min(n, perPage); i++ {
+		items = append(items, map[string]any{"id": i + 1})
+	}
+	writeJSON(w, http.StatusOK, items)
+}
+
+// servePage answers a non-REST URL: an uploaded file, or the home page.
+func (s *Site) servePage(w http.ResponseWriter, r *http.Request) {
+	if i := strings.Index(r.URL.Path, "/wp-content/uploads/"); i >= 0 {
+		file := r.URL.Path[i+len("/wp-content/uploads/"):]
+		s.mu.Lock()
+		var data []byte
+		var mimeType string
+		found := false
+		for _, rec := range s.records {
+			if rec.typ == attachmentType && rec.file == file {
+				data, mimeType, found = rec.data, rec.mime, true
+				break
+			}
+		}
+		s.mu.Unlock()
+		if !found {
+			w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, "<html><body><h1>Page not found</h1></body></html>")
+			return
+		}
+		w.Header().Set("Content-Type", mimeType)
+		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+		_, _ = w.Write(data)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html")
+	fmt.Fprint(w, "<html><body>Home</body></html>")
 }
 
 // authenticated is WordPress's rule: valid Application Password → the user;
@@ -197,9 +385,15 @@ func (s *Site) index(w http.ResponseWriter, mode Mode) {
 	if mode != NoApplicationPasswords {
 		auth["application-passwords"] = map[string]any{"endpoints": map[string]any{"authorization": s.URL + "/wp-admin/authorize-application.php"}}
 	}
+	s.mu.Lock()
+	offset, tz := strconv.FormatFloat(s.gmtOffset, 'f', -1, 64), "Europe/Berlin"
+	if s.offsetSet {
+		tz = "" // a manual UTC offset, as Settings → General stores it
+	}
+	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{
 		"name": "Fake Blog", "description": "Just another WordPress site",
-		"url": s.URL, "home": s.URL, "gmt_offset": "2", "timezone_string": "Europe/Berlin",
+		"url": s.URL, "home": s.URL, "gmt_offset": offset, "timezone_string": tz,
 		"namespaces":     []string{"oembed/1.0", "wp/v2", "wp-site-health/v1"},
 		"authentication": auth,
 		"routes":         map[string]any{"/wp/v2/posts": map[string]any{"namespace": "wp/v2"}},
@@ -246,8 +440,19 @@ func taxonomies() map[string]any {
 	}
 }
 
+// errorBody is WordPress's error JSON, in its key order.
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Data    any    `json:"data"`
+}
+
 func wpError(w http.ResponseWriter, status int, code, message string) {
-	writeJSON(w, status, map[string]any{"code": code, "message": message, "data": map[string]any{"status": status}})
+	writeJSON(w, status, errorBody{code, message, map[string]any{"status": status}})
+}
+
+func noRoute(w http.ResponseWriter) {
+	wpError(w, http.StatusNotFound, "rest_no_route", "No route was found matching the URL and request method.")
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
