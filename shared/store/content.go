@@ -778,30 +778,7 @@ func (s *Store) ContentIDsByWordPressID(ctx context.Context, accountID, integrat
 	if accountID == "" || integrationID == "" {
 		return nil, fmt.Errorf("content ids by wordpress id: account and integration are required: %w", ErrInvalid)
 	}
-	keys := make([]Key, 0, len(wpIDs))
-	byPK := make(map[string]int64, len(wpIDs))
-	for _, wp := range wpIDs {
-		k := ContentWordPressKey(accountID, integrationID, wp)
-		if _, dup := byPK[k.PK]; !dup {
-			byPK[k.PK] = wp
-			keys = append(keys, k)
-		}
-	}
-	items, err := s.contentBatchGet(ctx, "content lookups", keys)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[int64]string, len(items))
-	for _, item := range items {
-		var it contentLookupItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return nil, fmt.Errorf("unmarshal content lookup: %w", err)
-		}
-		if wp, ok := byPK[it.PK]; ok && it.ContentID != "" {
-			out[wp] = it.ContentID
-		}
-	}
-	return out, nil
+	return lookupIDs(ctx, s, "content lookups", wpIDs, func(wp int64) Key { return ContentWordPressKey(accountID, integrationID, wp) }, "ContentID")
 }
 
 // GetContentMetas returns the metadata (Body empty) of the account's content
@@ -976,4 +953,35 @@ func (s *Store) contentTransactGroups(ctx context.Context, what string, groups [
 		start = end
 	}
 	return errs
+}
+
+// lookupIDs reads the lookup items of refs (one consistent BatchGetItem per
+// 100 keys, unprocessed keys retried) and maps every ref whose lookup exists
+// to the ID held in the lookup's idAttr attribute.
+func lookupIDs[R comparable](ctx context.Context, s *Store, what string, refs []R, keyOf func(R) Key, idAttr string) (map[R]string, error) {
+	keys := make([]Key, 0, len(refs))
+	byPK := make(map[string]R, len(refs))
+	for _, r := range refs {
+		k := keyOf(r)
+		if _, dup := byPK[k.PK]; !dup {
+			byPK[k.PK] = r
+			keys = append(keys, k)
+		}
+	}
+	items, err := s.contentBatchGet(ctx, what, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[R]string, len(items))
+	for _, item := range items {
+		pk, _ := item[AttrPK].(*types.AttributeValueMemberS)
+		id, _ := item[idAttr].(*types.AttributeValueMemberS)
+		if pk == nil || id == nil || id.Value == "" {
+			continue
+		}
+		if r, ok := byPK[pk.Value]; ok {
+			out[r] = id.Value
+		}
+	}
+	return out, nil
 }

@@ -394,30 +394,7 @@ func (s *Store) ListImages(ctx context.Context, accountID, siteID string, p Page
 
 // imageMediaIDs reads the media lookups of mediaIDs (BatchGetItem).
 func (s *Store) imageMediaIDs(ctx context.Context, accountID, siteID string, mediaIDs []int64) (map[int64]string, error) {
-	keys := make([]Key, 0, len(mediaIDs))
-	byPK := make(map[string]int64, len(mediaIDs))
-	for _, m := range mediaIDs {
-		k := ImageWordPressKey(accountID, siteID, m)
-		if _, dup := byPK[k.PK]; !dup {
-			byPK[k.PK] = m
-			keys = append(keys, k)
-		}
-	}
-	items, err := s.contentBatchGet(ctx, "image lookups", keys)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[int64]string, len(items))
-	for _, item := range items {
-		var it imageLookupItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return nil, fmt.Errorf("unmarshal image lookup: %w", err)
-		}
-		if m, ok := byPK[it.PK]; ok && it.ImageID != "" {
-			out[m] = it.ImageID
-		}
-	}
-	return out, nil
+	return lookupIDs(ctx, s, "image lookups", mediaIDs, func(m int64) Key { return ImageWordPressKey(accountID, siteID, m) }, "ImageID")
 }
 
 // imageGetMany reads images by ID (BatchGetItem).

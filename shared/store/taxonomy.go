@@ -188,30 +188,7 @@ func termWPTaken(t Term) error {
 
 // termIDsByRef reads the lookup items of refs (BatchGetItem).
 func (s *Store) termIDsByRef(ctx context.Context, accountID, siteID string, refs []termRef) (map[termRef]string, error) {
-	keys := make([]Key, 0, len(refs))
-	byPK := make(map[string]termRef, len(refs))
-	for _, r := range refs {
-		k := TaxonomyWordPressKey(accountID, siteID, r.taxonomy, r.wpID)
-		if _, dup := byPK[k.PK]; !dup {
-			byPK[k.PK] = r
-			keys = append(keys, k)
-		}
-	}
-	items, err := s.contentBatchGet(ctx, "term lookups", keys)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[termRef]string, len(items))
-	for _, item := range items {
-		var it termLookupItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return nil, fmt.Errorf("unmarshal term lookup: %w", err)
-		}
-		if r, ok := byPK[it.PK]; ok && it.TaxonomyID != "" {
-			out[r] = it.TaxonomyID
-		}
-	}
-	return out, nil
+	return lookupIDs(ctx, s, "term lookups", refs, func(r termRef) Key { return TaxonomyWordPressKey(accountID, siteID, r.taxonomy, r.wpID) }, "TaxonomyID")
 }
 
 // TermIDsByWordPressID maps WordPress term IDs of one taxonomy of a site to
