@@ -207,33 +207,51 @@ var internalPostTypes = []string{
 // Types lists the content post types the user can edit over REST, in
 // WordPress's order, without internalPostTypes.
 func (c *Client) Types(ctx context.Context) ([]PostType, error) {
-	var all orderedObject
-	if _, err := c.Do(ctx, Request{Path: "wp/v2/types", Query: url.Values{"context": {"edit"}}, Out: &all, CacheBust: true}); err != nil {
+	objs, err := c.restObjects(ctx, "wp/v2/types", internalPostTypes)
+	if err != nil {
 		return nil, fmt.Errorf("listing post types: %w", err)
 	}
-	types := []PostType{}
-	for _, m := range all {
-		var t struct {
-			Slug          string     `json:"slug"`
-			Name          string     `json:"name"`
-			RESTBase      flexString `json:"rest_base"`
-			RESTNamespace flexString `json:"rest_namespace"`
-			Hierarchical  bool       `json:"hierarchical"`
-			Taxonomies    []string   `json:"taxonomies"`
-		}
-		if err := json.Unmarshal(m.value, &t); err != nil {
-			return nil, invalidShape("wp/v2/types", m.key, err)
-		}
-		if t.Slug == "" {
-			t.Slug = m.key
-		}
-		if t.RESTBase == "" || slices.Contains(internalPostTypes, t.Slug) {
-			continue
-		}
+	types := make([]PostType, 0, len(objs))
+	for _, t := range objs {
 		types = append(types, PostType{Slug: t.Slug, Name: t.Name, RESTBase: string(t.RESTBase),
 			RESTNamespace: cmpOr(string(t.RESTNamespace), "wp/v2"), Hierarchical: t.Hierarchical, Taxonomies: t.Taxonomies})
 	}
 	return types, nil
+}
+
+// restObject is one entry of wp/v2/types or wp/v2/taxonomies.
+type restObject struct {
+	Slug          string     `json:"slug"`
+	Name          string     `json:"name"`
+	RESTBase      flexString `json:"rest_base"`
+	RESTNamespace flexString `json:"rest_namespace"`
+	Hierarchical  bool       `json:"hierarchical"`
+	Taxonomies    []string   `json:"taxonomies"`
+	Types         []string   `json:"types"`
+}
+
+// restObjects reads an object keyed by slug, in WordPress's order, keeping
+// the entries exposed over REST (a rest_base) that are not internal.
+func (c *Client) restObjects(ctx context.Context, path string, internal []string) ([]restObject, error) {
+	var all orderedObject
+	if _, err := c.Do(ctx, Request{Path: path, Query: url.Values{"context": {"edit"}}, Out: &all, CacheBust: true}); err != nil {
+		return nil, err
+	}
+	var out []restObject
+	for _, m := range all {
+		var t restObject
+		if err := json.Unmarshal(m.value, &t); err != nil {
+			return nil, invalidShape(path, m.key, err)
+		}
+		if t.Slug == "" {
+			t.Slug = m.key
+		}
+		if t.RESTBase == "" || slices.Contains(internal, t.Slug) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 // Taxonomy is a taxonomy the REST API exposes.
@@ -253,29 +271,12 @@ var internalTaxonomies = []string{"nav_menu", "wp_pattern_category", "wp_theme",
 // Taxonomies lists the content taxonomies the user can assign over REST,
 // in WordPress's order, without internalTaxonomies.
 func (c *Client) Taxonomies(ctx context.Context) ([]Taxonomy, error) {
-	var all orderedObject
-	if _, err := c.Do(ctx, Request{Path: "wp/v2/taxonomies", Query: url.Values{"context": {"edit"}}, Out: &all, CacheBust: true}); err != nil {
+	objs, err := c.restObjects(ctx, "wp/v2/taxonomies", internalTaxonomies)
+	if err != nil {
 		return nil, fmt.Errorf("listing taxonomies: %w", err)
 	}
-	taxonomies := []Taxonomy{}
-	for _, m := range all {
-		var t struct {
-			Slug          string     `json:"slug"`
-			Name          string     `json:"name"`
-			RESTBase      flexString `json:"rest_base"`
-			RESTNamespace flexString `json:"rest_namespace"`
-			Hierarchical  bool       `json:"hierarchical"`
-			Types         []string   `json:"types"`
-		}
-		if err := json.Unmarshal(m.value, &t); err != nil {
-			return nil, invalidShape("wp/v2/taxonomies", m.key, err)
-		}
-		if t.Slug == "" {
-			t.Slug = m.key
-		}
-		if t.RESTBase == "" || slices.Contains(internalTaxonomies, t.Slug) {
-			continue
-		}
+	taxonomies := make([]Taxonomy, 0, len(objs))
+	for _, t := range objs {
 		taxonomies = append(taxonomies, Taxonomy{Slug: t.Slug, Name: t.Name, RESTBase: string(t.RESTBase),
 			RESTNamespace: cmpOr(string(t.RESTNamespace), "wp/v2"), Hierarchical: t.Hierarchical, Types: t.Types})
 	}
