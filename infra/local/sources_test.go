@@ -97,7 +97,9 @@ func TestQueuedMessageReachesWorkerAndIsDeleted(t *testing.T) {
 func TestPartialBatchFailureRedeliversOnlyTheFailedMessage(t *testing.T) {
 	t.Parallel()
 	st, rec := startStack(t, Options{HoldEventSources: true, BatchingWindow: -1,
-		QueueOverrides: map[string]QueueOverride{"SyncQueue": {VisibilityTimeout: time.Second}}})
+		QueueOverrides: map[string]QueueOverride{"SyncQueue": {VisibilityTimeout: time.Second}},
+		// Retry at once: these tests are about redelivery, not backoff.
+		Env: map[string]string{"SYNC_RETRY_BASE_DELAY": "0s"}})
 	ok1 := send(t, st, job(t, jobs.TypeNoop, "ok-1"))
 	bad := send(t, st, job(t, jobs.TypeFail, "bad-1"))
 	ok2 := send(t, st, job(t, jobs.TypeNoop, "ok-2"))
@@ -128,7 +130,9 @@ func TestPartialBatchFailureRedeliversOnlyTheFailedMessage(t *testing.T) {
 func TestAlwaysFailingMessageLandsInDeadLetterQueue(t *testing.T) {
 	t.Parallel()
 	st, rec := startStack(t, Options{BatchingWindow: -1,
-		QueueOverrides: map[string]QueueOverride{"SyncQueue": {VisibilityTimeout: time.Second}}})
+		QueueOverrides: map[string]QueueOverride{"SyncQueue": {VisibilityTimeout: time.Second}},
+		// Retry at once: these tests are about redelivery, not backoff.
+		Env: map[string]string{"SYNC_RETRY_BASE_DELAY": "0s"}})
 	q := st.Queues["SyncQueue"]
 	if q.MaxReceiveCount < 1 || q.DeadLetterQueue == "" {
 		t.Fatalf("SyncQueue has no redrive policy: %+v", q)

@@ -154,7 +154,8 @@ func (a *App) SyncWorkerHandler() func(context.Context, events.SQSEvent) (events
 	for typ, run := range a.Sync.Runners() {
 		runners[typ] = run
 	}
-	return syncworker.NewHandler(syncworker.Deps{Logger: a.Logger, Runners: runners, Visibility: a.Clients.SQS, QueueURL: a.Config.SyncQueueURL})
+	return syncworker.NewHandler(syncworker.Deps{Logger: a.Logger, Runners: runners, Visibility: a.Clients.SQS, QueueURL: a.Config.SyncQueueURL,
+		BackoffBase: a.Config.RetryBaseDelay})
 }
 
 // PublisherHandler is the scheduled publisher's handler.

@@ -43,6 +43,7 @@ var Variables = []Variable{
 	{Name: "WORDPRESS_TIMEOUT", Default: "20s", Doc: "Timeout of one request to a WordPress site (Go duration); failed attempts are retried with backoff within the caller's own deadline."},
 	{Name: "SYNC_EVENT_RETENTION_DAYS", Default: "30", Doc: "How many days sync events (the sync history) are kept before DynamoDB's TTL removes them."},
 	{Name: "SITE_CONCURRENCY", Default: "4", Doc: "How many sync jobs may call one WordPress site at the same time, across all workers."},
+	{Name: "SYNC_RETRY_BASE_DELAY", Default: "5s", Doc: "Delay before a failed sync job's first retry (Go duration); it doubles per receive up to 15 minutes, with full jitter. WordPress's Retry-After overrides it."},
 	{Name: "DEV_ALLOW_HTTP", Default: "false", Doc: "Development only: accept http:// site URLs."},
 	{Name: "DEV_ALLOW_LOOPBACK", Default: "false", Doc: "Development only: let the SSRF guard dial loopback addresses (a local WordPress)."},
 }
@@ -67,8 +68,10 @@ type Config struct {
 	EventRetention time.Duration
 	// SiteConcurrency bounds concurrent sync jobs per site.
 	SiteConcurrency int
-	AllowHTTP       bool
-	AllowLoopback   bool
+	// RetryBaseDelay is the sync worker's first backoff.
+	RetryBaseDelay time.Duration
+	AllowHTTP      bool
+	AllowLoopback  bool
 }
 
 // Load reads and validates the configuration. getenv is os.Getenv in
@@ -153,6 +156,7 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("SITE_CONCURRENCY must be a whole number from 1 to 32, got %q", v("SITE_CONCURRENCY")))
 	}
 	c.SiteConcurrency = conc
+	c.RetryBaseDelay = duration("SYNC_RETRY_BASE_DELAY", 0, 5*time.Minute)
 	body, err := strconv.ParseInt(v("API_MAX_BODY_BYTES"), 10, 64)
 	if err != nil || body < 1024 || body > 6<<20 {
 		// 6 MB is the Lambda synchronous invocation payload limit.

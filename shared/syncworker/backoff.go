@@ -30,10 +30,9 @@ type Visibility interface {
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
-// Backoff bounds.
+// Backoff bounds (the base is Deps.BackoffBase, SYNC_RETRY_BASE_DELAY).
 const (
-	backoffBase = 5 * time.Second
-	backoffMax  = 15 * time.Minute
+	backoffMax = 15 * time.Minute
 	// maxVisibility is SQS's limit on a message's visibility timeout.
 	maxVisibility = 12 * time.Hour
 )
@@ -41,12 +40,12 @@ const (
 // retryDelay is how long a failed message waits: the failure's own
 // Retry-After, else exponential backoff on the receive count with full
 // jitter, so a struggling site is not hammered by synchronised retries.
-func retryDelay(err error, receiveCount int, jitter func() float64) time.Duration {
+func retryDelay(err error, receiveCount int, base time.Duration, jitter func() float64) time.Duration {
 	var later *RetryLater
 	if errors.As(err, &later) && later.After > 0 {
 		return min(later.After, maxVisibility)
 	}
-	d := backoffBase << min(max(receiveCount-1, 0), 10)
+	d := base << min(max(receiveCount-1, 0), 10)
 	d = min(d, backoffMax)
 	return time.Duration(float64(d)*jitter()) + time.Second
 }
@@ -57,7 +56,7 @@ func (d Deps) backOff(ctx context.Context, msg events.SQSMessage, err error) err
 		return nil
 	}
 	n, _ := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
-	delay := retryDelay(err, n, rand.Float64)
+	delay := retryDelay(err, n, d.BackoffBase, rand.Float64)
 	_, cerr := d.Visibility.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
 		QueueUrl: aws.String(d.QueueURL), ReceiptHandle: aws.String(msg.ReceiptHandle),
 		VisibilityTimeout: int32(delay / time.Second),

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -30,6 +31,9 @@ type Deps struct {
 	// redelivers at the queue's visibility timeout.
 	Visibility Visibility
 	QueueURL   string
+	// BackoffBase is the first retry's delay before jitter; it doubles per
+	// receive up to 15 minutes.
+	BackoffBase time.Duration
 }
 
 // ErrPermanent marks a job failure that retrying cannot fix. The message is

@@ -89,7 +89,7 @@ func TestRetryDelay(t *testing.T) {
 		{"capped", errors.New("503"), 30, 450*time.Second + time.Second},
 	}
 	for _, tt := range tests {
-		if got := retryDelay(tt.err, tt.receive, half); got != tt.want {
+		if got := retryDelay(tt.err, tt.receive, 5*time.Second, half); got != tt.want {
 			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
 		}
 	}
