@@ -148,9 +148,31 @@ const leaseTTL = 15 * time.Minute
 
 var errSiteBusy = errors.New("the site already has its maximum of concurrent sync jobs")
 
-// runPayload is a run job's payload.
+// runPayload is a run job's payload. A run job that nears the Lambda
+// deadline hands the rest of its planning to a continuation job carrying
+// what it already did.
 type runPayload struct {
-	RunID string `json:"run_id"`
+	RunID        string        `json:"run_id"`
+	Continuation *continuation `json:"continuation,omitempty"`
+}
+
+// continuation is a run job's finished planning steps.
+type continuation struct {
+	Seq            int               `json:"seq"`
+	PushesQueued   bool              `json:"pushes_queued"`
+	TaxonomiesDone bool              `json:"taxonomies_done"`
+	DoneTypes      []string          `json:"done_types"`
+	Total          store.RunProgress `json:"total"`
+}
+
+// deadlineMargin is how much time a run job keeps in hand: one more type's
+// first page (a few requests with retries) must fit in it.
+const deadlineMargin = 20 * time.Second
+
+// nearDeadline reports whether the invocation is about to run out of time.
+func nearDeadline(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && time.Until(d) < deadlineMargin
 }
 
 // pagePayload is a page job's payload: one page of one type.

@@ -44,6 +44,10 @@ type syncEnv struct {
 	handler func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
 	ddb     *testutil.RequestCounter
 	in      store.Integration
+	// jobTimeout, when set, is each invocation's deadline (Lambda's).
+	jobTimeout time.Duration
+	// jobsRun counts the jobs the worker ran, by type.
+	jobsRun map[jobs.Type]int
 }
 
 func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
@@ -78,7 +82,7 @@ func newSyncEnv(t *testing.T) *syncEnv {
 		t.Fatal(err)
 	}
 	handler := syncworker.NewHandler(syncworker.Deps{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Runners: eng.Runners()})
-	return &syncEnv{t: t, st: st, eng: eng, wp: wp, sqs: clients.SQS, queue: queue, handler: handler, ddb: counter, in: in}
+	return &syncEnv{t: t, st: st, eng: eng, wp: wp, sqs: clients.SQS, queue: queue, handler: handler, ddb: counter, in: in, jobsRun: map[jobs.Type]int{}}
 }
 
 // drain runs the worker over the queue until it is empty, as the SQS event
@@ -110,9 +114,19 @@ func (e *syncEnv) drain(twice bool) {
 		if twice {
 			deliveries = 2
 		}
+		for _, r := range ev.Records {
+			if env, err := jobs.Decode(r.Body); err == nil {
+				e.jobsRun[env.Type]++
+			}
+		}
 		var failed map[string]bool
 		for range deliveries {
-			resp, err := e.handler(ctx, ev)
+			hctx, cancel := ctx, context.CancelFunc(func() {})
+			if e.jobTimeout > 0 {
+				hctx, cancel = context.WithTimeout(ctx, e.jobTimeout)
+			}
+			resp, err := e.handler(hctx, ev)
+			cancel()
 			if err != nil {
 				e.t.Fatal(err)
 			}
@@ -442,5 +456,20 @@ func TestOneRunAtATime(t *testing.T) {
 	e.drain(false)
 	if _, err := e.eng.StartRun(context.Background(), contentsync.StartRequest{AccountID: "acct", IntegrationID: e.in.ID}); err != nil {
 		t.Fatalf("start after the first finished: %v", err)
+	}
+}
+
+func TestRunPlanningContinuesBeforeTheDeadline(t *testing.T) {
+	e := newSyncEnv(t)
+	e.seed(150)
+	// Every invocation starts inside the deadline margin: each run job does
+	// one step (taxonomies, then one type) and hands over the rest.
+	e.jobTimeout = 15 * time.Second
+	run := e.sync(contentsync.StartRequest{Mode: contentsync.ModeFull}, false)
+	if run.ItemsCreated != 153 || run.PagesDone != run.PagesTotal || run.PagesTotal != 4 {
+		t.Fatalf("run with continuations: %+v", run)
+	}
+	if n := e.jobsRun[contentsync.TypeRun]; n != 4 {
+		t.Fatalf("%d run jobs, want 4 (taxonomies, posts, pages, products)", n)
 	}
 }

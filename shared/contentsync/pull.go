@@ -47,18 +47,21 @@ func (e *Engine) runJob(ctx context.Context, job jobs.Envelope) error {
 		return e.failRun(ctx, run, err)
 	}
 	ctx = logging.With(ctx, logging.IntegrationID(in.ID), logging.String("run_id", run.ID))
-	if run.Direction == DirectionPush || run.Direction == DirectionBoth {
+	cont := continuation{}
+	if p.Continuation != nil {
+		cont = *p.Continuation
+	}
+	worked := false // at least one step per invocation, so planning always advances
+	if (run.Direction == DirectionPush || run.Direction == DirectionBoth) && !cont.PushesQueued {
 		n, err := e.planPush(ctx, in, run)
 		if err != nil {
 			return err
 		}
 		e.deps.Logger.InfoContext(ctx, "queued pushes of approved content", logging.String("count", strconv.Itoa(n)))
+		cont.PushesQueued, worked = true, true
 		if run.Direction == DirectionPush {
 			return e.completeJob(ctx, in, run.ID, planJobKey, progressDelta{RunProgress: store.RunProgress{PlanningDone: true, Phase: "pushing", Status: store.RunRunning}})
 		}
-	}
-	if _, err := e.deps.Store.AddSyncRunProgress(ctx, in.AccountID, in.ID, run.ID, store.RunProgress{Status: store.RunRunning, Phase: "taxonomies"}); err != nil {
-		return err
 	}
 	types, err := client.Types(ctx)
 	if err != nil {
@@ -69,17 +72,33 @@ func (e *Engine) runJob(ctx context.Context, job jobs.Envelope) error {
 		return e.failRun(ctx, run, err)
 	}
 	selected := selectTypes(types, run.ContentTypes)
-	if err := e.pullTaxonomies(ctx, in, client, taxes, selected); err != nil {
-		return e.failRun(ctx, run, err)
+	if !cont.TaxonomiesDone {
+		if worked && nearDeadline(ctx) {
+			return e.continueRun(ctx, in, run, cont, nil)
+		}
+		if _, err := e.deps.Store.AddSyncRunProgress(ctx, in.AccountID, in.ID, run.ID, store.RunProgress{Status: store.RunRunning, Phase: "taxonomies"}); err != nil {
+			return err
+		}
+		if err := e.pullTaxonomies(ctx, in, client, taxes, selected); err != nil {
+			return e.failRun(ctx, run, err)
+		}
+		cont.TaxonomiesDone, worked = true, true
 	}
 	state, err := e.deps.Store.GetSyncState(ctx, in.AccountID, in.ID)
 	if err != nil {
 		return err
 	}
-	total := progressDelta{}
+	total := progressDelta{RunProgress: cont.Total}
 	var fanOut []jobs.Envelope
 	for _, t := range selected {
 		page := pagePayload{RunID: run.ID, ContentType: contentTypeOf(t), RESTBase: t.RESTBase, Page: 1, Taxonomies: taxFields(taxes, t)}
+		if slices.Contains(cont.DoneTypes, page.ContentType) {
+			continue
+		}
+		if worked && nearDeadline(ctx) {
+			cont.Total = total.RunProgress
+			return e.continueRun(ctx, in, run, cont, fanOut)
+		}
 		if run.Mode == ModeIncremental {
 			page.ModifiedAfter = e.modifiedAfter(in, state, page.ContentType)
 		}
@@ -99,6 +118,8 @@ func (e *Engine) runJob(ctx context.Context, job jobs.Envelope) error {
 			}
 			fanOut = append(fanOut, env)
 		}
+		cont.DoneTypes = append(cont.DoneTypes, page.ContentType)
+		worked = true
 	}
 	if len(fanOut) > 0 {
 		if err := e.deps.Jobs.Send(ctx, fanOut...); err != nil {
@@ -108,6 +129,21 @@ func (e *Engine) runJob(ctx context.Context, job jobs.Envelope) error {
 	total.PlanningDone = true
 	total.Phase = "pulling"
 	return e.completeJob(ctx, in, run.ID, planJobKey, total)
+}
+
+// continueRun queues the page jobs found so far and a run job that picks
+// up the planning where this one stopped.
+func (e *Engine) continueRun(ctx context.Context, in store.Integration, run store.SyncRun, cont continuation, fanOut []jobs.Envelope) error {
+	cont.Seq++
+	env, err := envelope(TypeRun, in.AccountID, in.ID, fmt.Sprintf("run:%s:cont:%d", run.ID, cont.Seq), runPayload{RunID: run.ID, Continuation: &cont})
+	if err != nil {
+		return err
+	}
+	if err := e.deps.Jobs.Send(ctx, append(fanOut, env)...); err != nil {
+		return fmt.Errorf("enqueue the run's continuation: %w", err)
+	}
+	e.deps.Logger.InfoContext(ctx, "run planning continues in a new job before the deadline", logging.String("step", strconv.Itoa(cont.Seq)))
+	return nil
 }
 
 // pullPageJob pulls one fanned-out page.
