@@ -117,8 +117,8 @@ func (e *Engine) adapt(fn func(context.Context, jobs.Envelope) error) syncworker
 			return err
 		}
 		if !ok {
-			// The site is busy with other jobs: come back in a few seconds.
-			return &syncworker.RetryLater{After: time.Duration(2+rand.IntN(4)) * time.Second, Err: errSiteBusy}
+			// The site is busy with other jobs: come back in a second or two.
+			return &syncworker.RetryLater{After: time.Second + time.Duration(rand.IntN(1000))*time.Millisecond, Err: errSiteBusy}
 		}
 		defer func() {
 			if rerr := e.deps.Store.ReleaseSiteLease(context.WithoutCancel(ctx), lease); rerr != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -53,9 +54,23 @@ func DefaultRunners() map[jobs.Type]Runner {
 // NewHandler returns the Lambda handler for SQS batches.
 func NewHandler(d Deps) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		// A batch's jobs are independent (each one is idempotent and any
+		// ordering is allowed by SQS), so they run together: a batch of ten
+		// page pulls takes one page's time, not ten. The per-site lease
+		// still bounds what reaches one WordPress.
+		failed := make([]bool, len(ev.Records))
+		var wg sync.WaitGroup
+		for i, msg := range ev.Records {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				failed[i] = runOne(ctx, d, msg) != nil
+			}()
+		}
+		wg.Wait()
 		var resp events.SQSEventResponse
-		for _, msg := range ev.Records {
-			if err := runOne(ctx, d, msg); err != nil {
+		for i, msg := range ev.Records {
+			if failed[i] {
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
 			}
 		}

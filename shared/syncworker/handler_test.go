@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,9 +26,14 @@ func message(t *testing.T, id string, typ jobs.Type) events.SQSMessage {
 }
 
 func TestHandlerReportsOnlyRetryableFailures(t *testing.T) {
-	var ran []string
+	var (
+		mu  sync.Mutex
+		ran []string
+	)
 	runners := map[jobs.Type]Runner{
 		"ok": func(_ context.Context, j jobs.Envelope, _ events.SQSMessage) error {
+			mu.Lock()
+			defer mu.Unlock()
 			ran = append(ran, j.IdempotencyKey)
 			return nil
 		},
@@ -61,6 +68,7 @@ func TestHandlerReportsOnlyRetryableFailures(t *testing.T) {
 	if fmt.Sprint(failed) != "[m2 m4]" {
 		t.Fatalf("batch item failures = %v, want [m2 m4]", failed)
 	}
+	slices.Sort(ran) // a batch's jobs run concurrently
 	if fmt.Sprint(ran) != "[key-m1 key-m7]" {
 		t.Fatalf("ran %v, want both ok jobs despite failures between them", ran)
 	}
@@ -92,5 +100,32 @@ func TestRetryDelay(t *testing.T) {
 		if got := retryDelay(tt.err, tt.receive, 5*time.Second, half); got != tt.want {
 			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestBatchJobsRunTogether(t *testing.T) {
+	// Ten jobs that each wait for all ten to start can only finish if the
+	// handler runs them concurrently.
+	var started sync.WaitGroup
+	started.Add(10)
+	runners := map[jobs.Type]Runner{"wait": func(ctx context.Context, _ jobs.Envelope, _ events.SQSMessage) error {
+		started.Done()
+		done := make(chan struct{})
+		go func() { started.Wait(); close(done) }()
+		select {
+		case <-done:
+			return nil
+		case <-time.After(5 * time.Second):
+			return errors.New("the other jobs of the batch never started")
+		}
+	}}
+	h := NewHandler(Deps{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Runners: runners})
+	var batch events.SQSEvent
+	for i := range 10 {
+		batch.Records = append(batch.Records, message(t, fmt.Sprint("m", i), "wait"))
+	}
+	resp, _ := h(context.Background(), batch)
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures %+v: the batch ran one job at a time", resp.BatchItemFailures)
 	}
 }
