@@ -52,6 +52,15 @@ func newEnv(t *testing.T, opts ...Option) *env {
 // TransactWriteItems (dynalite does not).
 func supportsTransactions() bool { return testutil.DynamoDBFlavor() != "dynalite" }
 
+// skipWithoutAtomicConcurrency skips tests of concurrent writers to one
+// item: moto's server applies concurrent UpdateItem and TransactWriteItems
+// calls without isolation (two ADDs can return the same ALL_NEW; concurrent
+// transactions crash with HTTP 500). kumo and DynamoDB serialise them.
+func skipWithoutAtomicConcurrency(t *testing.T) {
+	t.Helper()
+	testutil.SkipUnsupported(t, "isolated concurrent writes to one item", "moto")
+}
+
 // skipWithoutTransactions skips tests that need TransactWriteItems.
 func skipWithoutTransactions(t *testing.T) {
 	t.Helper()

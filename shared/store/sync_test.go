@@ -237,6 +237,7 @@ func TestSyncTenantIsolation(t *testing.T) {
 func TestSyncRunProgressConcurrent(t *testing.T) {
 	t.Parallel()
 	skipWithoutTransactions(t)
+	skipWithoutAtomicConcurrency(t)
 	e := newEnv(t)
 	ctx := context.Background()
 	in := e.mustIntegration("acct-1", "", 1)

@@ -190,6 +190,7 @@ func TestUpsertTermsBatchesTransactions(t *testing.T) {
 func TestUpsertTermsConcurrentPages(t *testing.T) {
 	t.Parallel()
 	skipWithoutTransactions(t)
+	skipWithoutAtomicConcurrency(t)
 	e := newEnv(t)
 	ctx := context.Background()
 	// Two jobs pull overlapping pages at once: every WordPress term ends up
