@@ -157,5 +157,8 @@ bench: $(BENCH_TARGETS) ## Run every benchmark (bench-*)
 bench-coldstart: $(RIE) ## Cold-start INIT and binary size per function vs a bare binary, under the Lambda RIE
 	$(GO) run ./infra/bench/coldstart -rie $(RIE) $(BENCH_ARGS)
 
+bench-sync: ## Sync benchmark on a fake WordPress (10,000 posts, 50 ms latency); BENCH_SYNC_FLAGS="-real-wp-env .local/wordpress/env" adds the real one
+	$(GO) run ./infra/bench/sync $(BENCH_SYNC_FLAGS)
+
 clean: ## Remove build outputs (bin/, .aws-sam/)
 	rm -rf $(BIN) .aws-sam

@@ -112,7 +112,7 @@ func (e *Engine) Runners() map[jobs.Type]syncworker.Runner {
 func (e *Engine) adapt(fn func(context.Context, jobs.Envelope) error) syncworker.Runner {
 	return func(ctx context.Context, job jobs.Envelope, _ events.SQSMessage) error {
 		ctx = logging.With(ctx, logging.AccountID(job.AccountID))
-		lease, ok, err := e.deps.Store.AcquireSiteLease(ctx, job.AccountID, job.IntegrationID, e.deps.SiteConcurrency, leaseTTL)
+		lease, ok, err := e.acquireLease(ctx, job)
 		if err != nil {
 			return err
 		}
@@ -147,6 +147,29 @@ func (e *Engine) adapt(fn func(context.Context, jobs.Envelope) error) syncworker
 const leaseTTL = 15 * time.Minute
 
 var errSiteBusy = errors.New("the site already has its maximum of concurrent sync jobs")
+
+// leaseWait is how long a job waits in process for a free site slot before
+// giving its message back to SQS: slots free up within a request or two, and
+// a redelivery costs far more than a short wait.
+const leaseWait = 5 * time.Second
+
+// acquireLease takes a site slot, polling while the site is busy.
+func (e *Engine) acquireLease(ctx context.Context, job jobs.Envelope) (store.Lease, bool, error) {
+	deadline := e.deps.Now().Add(leaseWait)
+	delay := 50 * time.Millisecond
+	for {
+		lease, ok, err := e.deps.Store.AcquireSiteLease(ctx, job.AccountID, job.IntegrationID, e.deps.SiteConcurrency, leaseTTL)
+		if err != nil || ok || e.deps.Now().After(deadline) {
+			return lease, ok, err
+		}
+		select {
+		case <-ctx.Done():
+			return store.Lease{}, false, ctx.Err()
+		case <-time.After(delay + time.Duration(rand.IntN(int(delay/time.Millisecond)))*time.Millisecond):
+		}
+		delay = min(delay*2, 400*time.Millisecond)
+	}
+}
 
 // runPayload is a run job's payload. A run job that nears the Lambda
 // deadline hands the rest of its planning to a continuation job carrying
