@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/igny8/integrations/shared/jobs"
@@ -20,6 +21,9 @@ import (
 
 // perPage is WordPress's maximum page size.
 const perPage = 100
+
+// itemWriteConcurrency bounds a page's concurrent DynamoDB item writes.
+const itemWriteConcurrency = 8
 
 // pullStatuses asks for every status an editor can see, trash included, so
 // deletions in WordPress reach IGNY8 as trashed content.
@@ -261,7 +265,15 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 		return pageResult{}, err
 	}
 	policy := conflictPolicy(in)
-	var evts []store.SyncEvent
+	// Items are independent: write them several at a time, so a page of
+	// 100 new posts costs a few write round trips, not 100.
+	var (
+		mu       sync.Mutex
+		evts     []store.SyncEvent
+		firstErr error
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, itemWriteConcurrency)
+	)
 	for _, post := range posts {
 		var cur *store.Content
 		if id, ok := contentIDs[post.ID]; ok {
@@ -272,14 +284,27 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 		terms := termRefs(post, p.Taxonomies, termIDs)
 		imageID := images[post.FeaturedMedia]
 		hash := postHash(post, terms, imageID)
-		evt, err := e.storePost(ctx, in, p.ContentType, cur, post, terms, imageID, hash, policy, &res.delta)
-		if err != nil {
-			return pageResult{}, err
-		}
-		if evt != nil {
-			evt.RunID = p.RunID
-			evts = append(evts, *evt)
-		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			var d progressDelta
+			evt, err := e.storePost(ctx, in, p.ContentType, cur, post, terms, imageID, hash, policy, &d)
+			mu.Lock()
+			defer mu.Unlock()
+			res.delta.add(d)
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			if evt != nil {
+				evt.RunID = p.RunID
+				evts = append(evts, *evt)
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return pageResult{}, firstErr
 	}
 	e.events(ctx, evts)
 	return res, nil
