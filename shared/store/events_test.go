@@ -428,9 +428,14 @@ func (f *flakyBatch) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWrite
 	call := f.calls.Add(1)
 	for table, reqs := range in.RequestItems {
 		left := f.unprocessed(call, len(reqs))
-		out, err := f.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: reqs[left:]}}, opts...)
-		if err != nil {
-			return nil, err
+		out := &dynamodb.BatchWriteItemOutput{}
+		if left < len(reqs) {
+			// DynamoDB refuses an empty batch, so only send what is written.
+			var err error
+			out, err = f.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: reqs[left:]}}, opts...)
+			if err != nil {
+				return nil, err
+			}
 		}
 		if left > 0 {
 			out.UnprocessedItems = map[string][]types.WriteRequest{table: reqs[:left]}
