@@ -14,6 +14,7 @@ import (
 
 	"github.com/igny8/integrations/shared/apperr"
 	"github.com/igny8/integrations/shared/store"
+	"github.com/igny8/integrations/shared/wordpress"
 )
 
 // Pusher queues the push of one content item to WordPress.
@@ -192,7 +193,7 @@ func (s *Service) transition(ctx context.Context, accountID, id string, version 
 func (s *Service) apply(ctx context.Context, c *store.Content, in Input) error {
 	if in.ContentType != nil {
 		t := strings.TrimSpace(*in.ContentType)
-		if !collection(t) {
+		if !wordpress.ValidCollection(t) {
 			return apperr.Field(apperr.Invalid, "content_type", "content_type must be post, page or a custom type's rest_base")
 		}
 		if c.WordPressID != 0 && t != c.ContentType {
@@ -278,18 +279,6 @@ func (s *Service) siteIntegration(ctx context.Context, accountID, siteID string)
 		return store.Integration{}, apperr.Field(apperr.Unprocessable, "site_id", "site %q has no WordPress integration; connect one first", siteID)
 	}
 	return page.Items[0], nil
-}
-
-func collection(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 func storeError(err error) error {

@@ -65,7 +65,7 @@ func ValidateStart(req StartRequest) error {
 		return apperr.Field(apperr.Invalid, "content_types", "at most 20 content types")
 	}
 	for _, t := range req.ContentTypes {
-		if !collectionName(t) {
+		if !wordpress.ValidCollection(t) {
 			return apperr.Field(apperr.Invalid, "content_types", "content type %q is not a post type slug or REST base", t)
 		}
 	}
@@ -290,16 +290,4 @@ func errorMessage(err error) string {
 		return we.Code + ": " + we.Message
 	}
 	return err.Error()
-}
-
-func collectionName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-			return false
-		}
-	}
-	return true
 }

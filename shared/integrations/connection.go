@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
 	"sync"
 	"time"
@@ -408,12 +407,10 @@ type CollectionReport struct {
 	Error      *Diagnosis `json:"error,omitempty"`
 }
 
-var collectionPattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
-
 // TestCollection checks that one collection (posts, pages or a custom type's
 // rest_base) can be read with the stored credentials.
 func (s *Service) TestCollection(ctx context.Context, accountID, id, collection string) (CollectionReport, error) {
-	if !collectionPattern.MatchString(collection) {
+	if !wordpress.ValidCollection(collection) {
 		return CollectionReport{}, apperr.Field(apperr.Invalid, "collection", "collection must be posts, pages or a post type's rest_base (lower-case letters, digits, '-' and '_')")
 	}
 	_, site, err := s.open(ctx, accountID, id)

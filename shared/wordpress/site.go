@@ -291,12 +291,17 @@ func invalidShape(path, key string, err error) *Error {
 
 var collectionPattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
+// ValidCollection reports whether name can be a wp/v2 collection: "posts",
+// "pages" or a custom type's rest_base (lower-case letters, digits, - and _,
+// at most 64). Callers check user input with it before building a path.
+func ValidCollection(name string) bool { return collectionPattern.MatchString(name) }
+
 // CollectionTotal returns how many items the wp/v2 collection restBase
 // ("posts", "pages", a custom type's rest_base) holds, from X-WP-Total of a
 // one-item page. WordPress counts what the collection lists by default:
 // for post types, published items only.
 func (c *Client) CollectionTotal(ctx context.Context, restBase string) (int, error) {
-	if !collectionPattern.MatchString(restBase) {
+	if !ValidCollection(restBase) {
 		return 0, &Error{Code: CodeInvalidCollection,
 			Message: fmt.Sprintf("%q is not a valid REST collection name (lower-case letters, digits, - and _, at most 64).", restBase)}
 	}
