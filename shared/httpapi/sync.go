@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,7 +99,7 @@ func (s *Server) handleSyncEvents(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if status != "" && !contains(eventStatuses, status) {
+	if status != "" && !slices.Contains(eventStatuses, status) {
 		return apperr.Field(apperr.Invalid, "status", "status must be one of %s", strings.Join(eventStatuses, ", "))
 	}
 	eventType, err := queryParam(r, "event_type", 32)
@@ -197,13 +198,4 @@ func classify(err error) error {
 		return apperr.Wrap(err, apperr.Conflict, "%s", err.Error())
 	}
 	return err
-}
-
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }
