@@ -42,7 +42,7 @@ var Variables = []Variable{
 	{Name: "STRUCTURE_MAX_AGE", Default: "1h", Doc: "How old a site's stored structure and per-type counts may be before content_types reads them from WordPress again (Go duration)."},
 	{Name: "WORDPRESS_TIMEOUT", Default: "20s", Doc: "Timeout of one request to a WordPress site (Go duration); failed attempts are retried with backoff within the caller's own deadline."},
 	{Name: "SYNC_EVENT_RETENTION_DAYS", Default: "30", Doc: "How many days sync events (the sync history) are kept before DynamoDB's TTL removes them."},
-	{Name: "SITE_CONCURRENCY", Default: "4", Doc: "How many sync jobs may call one WordPress site at the same time, across all workers."},
+	{Name: "SITE_CONCURRENCY", Default: "4", Doc: "How many requests the sync workers together may have in flight to one WordPress site."},
 	{Name: "SYNC_RETRY_BASE_DELAY", Default: "5s", Doc: "Delay before a failed sync job's first retry (Go duration); it doubles per receive up to 15 minutes, with full jitter. WordPress's Retry-After overrides it."},
 	{Name: "DEV_ALLOW_HTTP", Default: "false", Doc: "Development only: accept http:// site URLs."},
 	{Name: "DEV_ALLOW_LOOPBACK", Default: "false", Doc: "Development only: let the SSRF guard dial loopback addresses (a local WordPress)."},

@@ -535,5 +535,8 @@ func ModelListPrefix() string { return skModel }
 // site at once however many workers run. Slots carry ExpiresAt, so a
 // worker that dies frees its slot when the lease runs out.
 func SiteLeaseKey(accountID, integrationID string, slot int) Key {
-	return Key{PK: intP(accountID, integrationID), SK: fmt.Sprintf("LEASE#%02d", slot)}
+	return Key{PK: intP(accountID, integrationID), SK: fmt.Sprintf("%s%02d", siteLeasePrefix, slot)}
 }
+
+// siteLeasePrefix starts every site lease slot's sort key.
+const siteLeasePrefix = "LEASE#"
