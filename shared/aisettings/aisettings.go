@@ -18,8 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/igny8/integrations/shared/airegistry"
 	"github.com/igny8/integrations/shared/aiproviders"
+	"github.com/igny8/integrations/shared/airegistry"
 	"github.com/igny8/integrations/shared/apperr"
 	"github.com/igny8/integrations/shared/secrets"
 	"github.com/igny8/integrations/shared/store"
@@ -128,7 +128,7 @@ func present(st store.AISettings) View {
 		return KeyStatus{KeySet: true, KeyLast4: &last4, UpdatedAt: &at}
 	}
 	v := View{
-		Providers: ProviderKeys{OpenAI: status("openai"), Anthropic: status("anthropic"), Runware: status("runware"), Bria: status("bria")},
+		Providers:        ProviderKeys{OpenAI: status("openai"), Anthropic: status("anthropic"), Runware: status("runware"), Bria: status("bria")},
 		DefaultTextModel: st.DefaultTextModel, DefaultImageModel: st.DefaultImageModel, DefaultImageProvider: st.DefaultImageProvider,
 		Version: st.Version,
 	}
@@ -370,4 +370,3 @@ func (s *Service) Test(ctx context.Context, provider string) (aiproviders.Result
 	s.d.Logger.LogAttrs(ctx, slog.LevelInfo, "ai provider test", attrs...)
 	return res, nil
 }
-

@@ -14,8 +14,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/igny8/integrations/shared/airegistry"
 	"github.com/igny8/integrations/shared/aiproviders"
+	"github.com/igny8/integrations/shared/airegistry"
 	"github.com/igny8/integrations/shared/aisettings"
 	"github.com/igny8/integrations/shared/awsclients"
 	"github.com/igny8/integrations/shared/config"

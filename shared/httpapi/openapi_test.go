@@ -21,8 +21,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/igny8/integrations/shared/airegistry"
 	"github.com/igny8/integrations/shared/aiproviders"
+	"github.com/igny8/integrations/shared/airegistry"
 	"github.com/igny8/integrations/shared/aisettings"
 	"github.com/igny8/integrations/shared/apperr"
 	"github.com/igny8/integrations/shared/content"

@@ -339,8 +339,6 @@ func (s *Store) GetModel(ctx context.Context, id string) (Model, error) {
 	return unmarshalModel(item)
 }
 
-
-
 // formatTime is RFC 3339 in UTC; the zero time is "".
 func formatTime(t time.Time) string {
 	if t.IsZero() {
