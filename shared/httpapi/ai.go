@@ -126,9 +126,12 @@ func (s *Server) updateAISettings(w http.ResponseWriter, r *http.Request, replac
 		return err
 	}
 	if replace {
-		for name, v := range map[string]*string{"default_text_model": req.DefaultTextModel, "default_image_model": req.DefaultImageModel, "default_image_provider": req.DefaultImageProvider} {
-			if v == nil {
-				return apperr.Field(apperr.Invalid, name, "PUT replaces the defaults: %s is required (use PATCH to change some; absent keys are kept)", name)
+		for _, d := range []struct {
+			name  string
+			value *string
+		}{{"default_text_model", req.DefaultTextModel}, {"default_image_model", req.DefaultImageModel}, {"default_image_provider", req.DefaultImageProvider}} {
+			if d.value == nil {
+				return apperr.Field(apperr.Invalid, d.name, "PUT replaces the defaults: %s is required (use PATCH to change some; absent keys are kept)", d.name)
 			}
 		}
 	}
