@@ -58,6 +58,10 @@ func (r *Registry) SetClock(now func() time.Time) { r.now = now }
 // Defaults are the data file's default models.
 func (r *Registry) Defaults() Defaults { return r.file.Defaults }
 
+// staleRetry is how long a cached registry is served after a failed
+// refresh before the next attempt.
+const staleRetry = 30 * time.Second
+
 // ErrNotFound: no model with this ID.
 var ErrNotFound = errors.New("model not found")
 
@@ -72,6 +76,13 @@ func (r *Registry) snapshot(ctx context.Context) (map[string]store.Model, error)
 	}
 	set, err := r.store.LoadModels(ctx)
 	if err != nil {
+		if r.models != nil {
+			// Stale beats down: prices change rarely, and a DynamoDB hiccup
+			// should not fail every cost lookup. Retry after a short pause.
+			r.logger.WarnContext(ctx, "model registry refresh failed; serving the cached registry", slog.String("error", err.Error()))
+			r.expires = r.now().Add(min(r.ttl, staleRetry))
+			return r.models, nil
+		}
 		return nil, err
 	}
 	if set.SeedVersion < r.file.Version {

@@ -258,3 +258,44 @@ func TestPutValidatesAndCreates(t *testing.T) {
 		t.Fatalf("bad price: %v", err)
 	}
 }
+
+// flakyStore fails LoadModels while down is set.
+type flakyStore struct {
+	airegistry.Store
+	mu   sync.Mutex
+	down bool
+}
+
+func (f *flakyStore) LoadModels(ctx context.Context) (store.ModelSet, error) {
+	f.mu.Lock()
+	down := f.down
+	f.mu.Unlock()
+	if down {
+		return store.ModelSet{}, errors.New("dynamodb: service unavailable")
+	}
+	return f.Store.LoadModels(ctx)
+}
+
+func TestAFailedRefreshServesTheCachedRegistry(t *testing.T) {
+	e := newRegistryEnv(t)
+	ctx := context.Background()
+	fs := &flakyStore{Store: e.st, down: true}
+	r := airegistry.New(fs, e.file, 5*time.Minute, nil)
+	r.SetClock(e.clock)
+	if _, err := r.Get(ctx, "gpt-4o"); err == nil {
+		t.Fatal("a cold registry with DynamoDB down answered")
+	}
+	fs.mu.Lock()
+	fs.down = false
+	fs.mu.Unlock()
+	if _, err := r.Get(ctx, "gpt-4o"); err != nil {
+		t.Fatal(err)
+	}
+	fs.mu.Lock()
+	fs.down = true
+	fs.mu.Unlock()
+	e.advance(6 * time.Minute)
+	if c, err := r.Cost(ctx, "gpt-4o-mini", airegistry.CostRequest{InputTokens: 1000, OutputTokens: 500}); err != nil || c.CostUSD != "0.00045" {
+		t.Fatalf("stale registry with DynamoDB down: %+v %v, want the cached prices", c, err)
+	}
+}

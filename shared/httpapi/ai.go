@@ -91,12 +91,23 @@ func (r aiSettingsRequest) Validate() error {
 	if r.Version != nil && *r.Version < 0 {
 		return apperr.Field(apperr.Invalid, "version", "version must be the version you read")
 	}
-	for name, v := range map[string]*string{"default_text_model": r.DefaultTextModel, "default_image_model": r.DefaultImageModel, "default_image_provider": r.DefaultImageProvider} {
-		if v != nil && len(*v) > 64 {
-			return apperr.Field(apperr.Invalid, name, "%s must be at most 64 characters", name)
+	for _, d := range r.defaults() {
+		if d.value != nil && len(*d.value) > 64 {
+			return apperr.Field(apperr.Invalid, d.name, "%s must be at most 64 characters", d.name)
 		}
 	}
 	return nil
+}
+
+type namedDefault struct {
+	name  string
+	value *string
+}
+
+// defaults lists the default members in a fixed order, so errors name the
+// same field every time.
+func (r aiSettingsRequest) defaults() []namedDefault {
+	return []namedDefault{{"default_text_model", r.DefaultTextModel}, {"default_image_model", r.DefaultImageModel}, {"default_image_provider", r.DefaultImageProvider}}
 }
 
 func (s *Server) handleGetAISettings(w http.ResponseWriter, r *http.Request) error {
@@ -126,10 +137,7 @@ func (s *Server) updateAISettings(w http.ResponseWriter, r *http.Request, replac
 		return err
 	}
 	if replace {
-		for _, d := range []struct {
-			name  string
-			value *string
-		}{{"default_text_model", req.DefaultTextModel}, {"default_image_model", req.DefaultImageModel}, {"default_image_provider", req.DefaultImageProvider}} {
+		for _, d := range req.defaults() {
 			if d.value == nil {
 				return apperr.Field(apperr.Invalid, d.name, "PUT replaces the defaults: %s is required (use PATCH to change some; absent keys are kept)", d.name)
 			}
