@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/igny8/integrations/shared/airegistry"
 	"github.com/igny8/integrations/shared/aiproviders"
+	"github.com/igny8/integrations/shared/airegistry"
 	"github.com/igny8/integrations/shared/secrets"
 	"github.com/igny8/integrations/shared/store"
 	"github.com/igny8/integrations/shared/testutil"
