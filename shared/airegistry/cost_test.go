@@ -191,3 +191,17 @@ func TestParseRejectsBadFiles(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkCalculateText(b *testing.B) {
+	f, err := Embedded()
+	if err != nil {
+		b.Fatal(err)
+	}
+	i := slices.IndexFunc(f.Models, func(m store.Model) bool { return m.ID == "gpt-4o-mini" })
+	m := f.Models[i]
+	for b.Loop() {
+		if _, err := Calculate(m, CostRequest{InputTokens: 1000, OutputTokens: 500}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
