@@ -247,7 +247,14 @@ func redact(msg, key string) string {
 	if key != "" {
 		msg = strings.ReplaceAll(msg, key, "[redacted]")
 	}
-	msg = keyLike.ReplaceAllString(msg, "[redacted]")
+	msg = keyLike.ReplaceAllStringFunc(msg, func(tok string) string {
+		// Words such as "key-value" are not keys: a key-like token has a
+		// mask or a digit and some length.
+		if strings.Contains(tok, "***") || (len(tok) >= 12 && strings.ContainsAny(tok, "0123456789")) {
+			return "[redacted]"
+		}
+		return tok
+	})
 	msg = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return ' '

@@ -264,6 +264,9 @@ func TestRedact(t *testing.T) {
 			t.Errorf("redact(%q) = %q", msg, got)
 		}
 	}
+	if got := redact("Invalid key-value pair in the request", testKey); got != "Invalid key-value pair in the request" {
+		t.Errorf("an ordinary message was changed: %q", got)
+	}
 	if got := redact(strings.Repeat("x", 1000), ""); len(got) > maxMessage+4 {
 		t.Errorf("a long message was not capped: %d bytes", len(got))
 	}
