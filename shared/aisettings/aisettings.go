@@ -169,8 +169,10 @@ type Update struct {
 	DefaultTextModel     *string
 	DefaultImageModel    *string
 	DefaultImageProvider *string
-	// ExpectedVersion, when > 0, must be the stored version (412 otherwise).
+	// ExpectedVersion, when CheckVersion is set, must be the stored
+	// version (412 otherwise); 0 means "not saved yet".
 	ExpectedVersion int64
+	CheckVersion    bool
 }
 
 // Apply validates and saves a change. Keys go to the secret first, then the
@@ -182,7 +184,7 @@ func (s *Service) Apply(ctx context.Context, u Update) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	if u.ExpectedVersion > 0 && u.ExpectedVersion != st.Version {
+	if u.CheckVersion && u.ExpectedVersion != st.Version {
 		return View{}, apperr.Wrap(store.ErrPreconditionFailed, apperr.PreconditionFailed,
 			"The settings are at version %d, not %d: read them again and retry", st.Version, u.ExpectedVersion)
 	}

@@ -147,6 +147,9 @@ func (s *Server) updateAISettings(w http.ResponseWriter, r *http.Request, replac
 		Keys:             map[string]*string{},
 		DefaultTextModel: req.DefaultTextModel, DefaultImageModel: req.DefaultImageModel, DefaultImageProvider: req.DefaultImageProvider,
 		ExpectedVersion: version,
+		// A body version of 0 means "read before the first save"; If-Match
+		// carries only versions of saved settings.
+		CheckVersion: version > 0 || req.Version != nil,
 	}
 	for p, c := range map[string]clearable{"openai": req.OpenAIKey, "anthropic": req.AnthropicKey, "runware": req.RunwareKey, "bria": req.BriaKey} {
 		if v := c.ptr(); v != nil {

@@ -295,6 +295,9 @@ func TestAISettingsKeysSetMaskRotateClear(t *testing.T) {
 		t.Fatal("a request refused for a stale version changed the key")
 	}
 
+	// A client that read the settings before the first save is stale now.
+	e.do(t, "PATCH", settingsRoute, settingsRoute, adminA, `{"default_text_model":"gpt-4o","version":0}`, 412)
+
 	// Clear: null and "" both clear; absent keys are kept.
 	cl := e.do(t, "PATCH", settingsRoute, settingsRoute, adminA, `{"anthropic_api_key":null,"default_text_model":"claude-3-haiku"}`, 200)
 	if a := providerView(cl, "anthropic"); a["key_set"] != false || a["key_last4"] != nil {
