@@ -83,3 +83,45 @@ func TestModelsRoundTripAndLoadInOneQuery(t *testing.T) {
 		t.Fatalf("put without provider and type: %v", err)
 	}
 }
+
+func TestSeedModelsIsIdempotentAndKeepsAdminEdits(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	seed := []Model{
+		{ID: "m1", Provider: "openai", Type: "text", DisplayName: "M1", InputUSDPerMillionTokens: "1", OutputUSDPerMillionTokens: "2", ContextWindow: 10, MaxOutputTokens: 5, Active: true},
+		{ID: "m2", Provider: "openai", Type: "text", DisplayName: "M2", InputUSDPerMillionTokens: "1", OutputUSDPerMillionTokens: "2", ContextWindow: 10, MaxOutputTokens: 5, Active: true},
+	}
+	if n, err := e.s.SeedModels(ctx, seed, 1); err != nil || n != 2 {
+		t.Fatalf("first seed: %d %v", n, err)
+	}
+	if n, err := e.s.SeedModels(ctx, seed, 1); err != nil || n != 0 {
+		t.Fatalf("same seed again: %d %v, want 0 writes", n, err)
+	}
+	edited := seed[0]
+	edited.InputUSDPerMillionTokens = "0.5"
+	if _, err := e.s.PutModel(ctx, edited); err != nil {
+		t.Fatal(err)
+	}
+	v2 := []Model{seed[0], seed[1]}
+	v2[0].InputUSDPerMillionTokens, v2[1].InputUSDPerMillionTokens = "9", "9"
+	if n, err := e.s.SeedModels(ctx, v2, 2); err != nil || n != 1 {
+		t.Fatalf("seed version 2: %d %v, want 1 write (m2)", n, err)
+	}
+	if n, err := e.s.SeedModels(ctx, seed, 1); err != nil || n != 0 {
+		t.Fatalf("an older seed: %d %v, want 0 writes", n, err)
+	}
+	set, err := e.s.LoadModels(ctx)
+	if err != nil || set.SeedVersion != 2 {
+		t.Fatalf("marker %d %v, want 2", set.SeedVersion, err)
+	}
+	got := map[string]Model{}
+	for _, m := range set.Models {
+		got[m.ID] = m
+	}
+	if m := got["m1"]; m.InputUSDPerMillionTokens != "0.5" || !m.EditedByAdmin {
+		t.Errorf("admin-edited m1: %+v", m)
+	}
+	if m := got["m2"]; m.InputUSDPerMillionTokens != "9" || m.SeedVersion != 2 {
+		t.Errorf("unedited m2: %+v", m)
+	}
+}
