@@ -525,9 +525,6 @@ func AISettingsKey() Key { return Key{PK: k("G", "AI"), SK: "SETTINGS"} }
 // read whole into each function's cache.
 func ModelKey(modelID string) Key { return Key{PK: ModelPartition(), SK: skModel + esc(modelID)} }
 
-// ModelListPrefix is the SK prefix of registry entries.
-func ModelListPrefix() string { return skModel }
-
 // ModelPartition is the registry's partition key value: one Query of it
 // reads every entry and the seed marker together.
 func ModelPartition() string { return k("G", "MODELS") }
