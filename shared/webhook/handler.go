@@ -173,7 +173,7 @@ func (r *receiver) receive(ctx context.Context, req events.LambdaFunctionURLRequ
 	if !in.IsActive {
 		return events.LambdaFunctionURLResponse{}, withStatus(apperr.New(CodeInactive, "The integration is not active; deliveries are refused until it is activated"), http.StatusForbidden)
 	}
-	ok, wait, err := r.d.Guard.TakeWebhookToken(ctx, in.AccountID, in.ID, r.d.Rate)
+	ok, wait, err := r.d.Guard.TakeWebhookToken(ctx, in.AccountID, in.ID, r.d.Rate, now)
 	if err != nil {
 		return events.LambdaFunctionURLResponse{}, fmt.Errorf("rate limit: %w", err)
 	}

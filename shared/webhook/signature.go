@@ -74,7 +74,7 @@ func ParseHeaders(id, timestamp, signature string) (Signed, error) {
 		if !ok || version != "v1" {
 			continue
 		}
-		raw, err := base64.StdEncoding.DecodeString(sig)
+		raw, err := base64.StdEncoding.Strict().DecodeString(sig)
 		if err != nil || len(raw) != sha256.Size {
 			continue
 		}
