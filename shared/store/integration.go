@@ -367,8 +367,12 @@ func (s *Store) GetIntegrationByID(ctx context.Context, id string) (Integration,
 		return Integration{}, fmt.Errorf("get integration by id: %w", ErrNotFound)
 	}
 	ix := IntegrationByIDIndex(id)
+	// The partition key alone: INT#<id> holds only the integration's item.
+	// (A bare "#0 = :0" also lets the embedded emulator go straight to the
+	// partition; it scans every item for the parenthesised two-key form,
+	// which made the webhook receiver's lookups slow down as the table grew.)
 	expr, err := expression.NewBuilder().WithKeyCondition(
-		expression.Key(AttrGSI1PK).Equal(expression.Value(ix.PK)).And(expression.Key(AttrGSI1SK).Equal(expression.Value(ix.SK))),
+		expression.Key(AttrGSI1PK).Equal(expression.Value(ix.PK)),
 	).Build()
 	if err != nil {
 		return Integration{}, fmt.Errorf("build integration by id query: %w", err)
