@@ -246,7 +246,9 @@ func (r *receiver) integration(ctx context.Context, id string, now time.Time, fr
 			return in, true, nil
 		}
 	}
-	in, err := r.cache.load(id, func() (store.Integration, error) { return r.d.Integrations.GetIntegrationByID(context.WithoutCancel(ctx), id) })
+	in, err := r.cache.load(id, func() (store.Integration, error) {
+		return r.d.Integrations.GetIntegrationByID(context.WithoutCancel(ctx), id)
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Integration{}, false, errUnsigned
 	}
