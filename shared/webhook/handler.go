@@ -227,7 +227,8 @@ func (r *receiver) receive(ctx context.Context, req events.LambdaFunctionURLRequ
 		return events.LambdaFunctionURLResponse{}, apperr.Wrap(err, apperr.Unavailable, "The delivery could not be queued; retry later")
 	}
 	r.d.Logger.InfoContext(ctx, "webhook delivery accepted", logging.String("delivery_id", signed.ID),
-		logging.String("action", d.Action), logging.String("post_id", strconv.FormatInt(d.PostID, 10)))
+		logging.String("action", d.Action), logging.String("post_id", strconv.FormatInt(d.PostID, 10)),
+		logging.String("attempt", strconv.Itoa(d.Meta.Attempt)), logging.String("plugin_version", d.Meta.PluginVersion))
 	return jsonResponse(http.StatusAccepted, accepted{DeliveryID: signed.ID, Status: "accepted"}), nil
 }
 
