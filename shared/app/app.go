@@ -53,6 +53,8 @@ type App struct {
 	// Sync is the sync engine: its runners serve the worker, its
 	// status and run starts serve the API.
 	Sync *contentsync.Engine
+	// webhookMetrics receives the receiver's EMF lines (nil locally).
+	webhookMetrics *metrics.Emitter
 	// wordpressTransport is shared by every WordPress client of this
 	// instance, so warm invocations reuse connections to the same site.
 	wordpressTransport http.RoundTripper
@@ -130,6 +132,7 @@ func FromEnvironment(ctx context.Context) (*App, error) {
 	// In Lambda, stdout is CloudWatch Logs, which turns EMF lines into
 	// metrics; the local stack and tests leave metrics off.
 	a.Sync.EmitMetrics(metrics.New(os.Stdout, MetricsNamespace))
+	a.webhookMetrics = metrics.New(os.Stdout, MetricsNamespace)
 	return a, nil
 }
 
@@ -171,6 +174,8 @@ func (a *App) WebhookHandler() func(context.Context, events.LambdaFunctionURLReq
 		AllowHTTP:    a.Config.AllowHTTP,
 		// Most deliveries then cost no integration read.
 		IntegrationCacheTTL: webhook.DefaultIntegrationCacheTTL,
+		Metrics:             a.webhookMetrics,
+		Stage:               a.Config.Stage,
 	})
 }
 
