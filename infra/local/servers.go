@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -50,6 +51,9 @@ func (g *apiGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *apiGateway) serve(w http.ResponseWriter, r *http.Request, requestID string) int {
+	if r.URL.Path == ConsoleTokenPath {
+		return g.serveConsoleToken(w, r)
+	}
 	rt, params := g.router.Match(r.Method, r.URL.EscapedPath())
 	if rt == nil {
 		writeGatewayError(w, http.StatusNotFound, "Not Found")
@@ -99,6 +103,40 @@ func (g *apiGateway) serve(w http.ResponseWriter, r *http.Request, requestID str
 		return http.StatusInternalServerError
 	}
 	return resp.StatusCode
+}
+
+// ConsoleTokenPath is where the console finds its token on the local stack.
+// It exists only here, beside the local issuer: API Gateway has no such
+// route, so in AWS the console asks the identity provider instead.
+const ConsoleTokenPath = issuerPath + "/console-token"
+
+// ConsoleAccount is the account of the console's local token (the banner's
+// developer account).
+const ConsoleAccount = "dev-account"
+
+// serveConsoleToken hands the console an admin token of the developer
+// account, so `make dev` users sign in by opening the page. Browsers only
+// let same-origin pages read it (no CORS headers), and the stack listens on
+// loopback.
+func (g *apiGateway) serveConsoleToken(w http.ResponseWriter, r *http.Request) int {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		writeGatewayError(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		return http.StatusMethodNotAllowed
+	}
+	const ttl = 12 * time.Hour
+	tok, err := g.signer.Token(ConsoleAccount, true, ttl)
+	if err != nil {
+		g.logger.Error("mint console token", slog.Any("error", err))
+		writeGatewayError(w, http.StatusInternalServerError, "Internal Server Error")
+		return http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(map[string]any{"token": tok, "account": ConsoleAccount, "admin": true,
+		"expires_at": time.Now().Add(ttl).UTC().Format(time.RFC3339)})
+	return http.StatusOK
 }
 
 // bearerToken extracts the token as API Gateway's identity source does: the

@@ -10,6 +10,12 @@ func (s *Server) routes() []route {
 
 		{Method: "GET", Path: "/api/v1/openapi.json", Auth: Public, Handler: s.handleOpenAPI},
 
+		// The web console: static pages, public; their API calls carry the token.
+		{Method: "GET", Path: "/console/", Auth: Public, Handler: s.handleConsoleIndex},
+		{Method: "GET", Path: "/console/settings/integration", Auth: Public, Handler: s.handleConsoleSettings},
+		{Method: "GET", Path: "/console/sites/{site_id}/sync", Auth: Public, Handler: s.handleConsoleDashboard},
+		{Method: "GET", Path: "/console/assets/{file}", Auth: Public, Handler: s.handleConsoleAsset},
+
 		{Method: "GET", Path: "/api/v1/integration/", Auth: AccountMember, Handler: s.handleListIntegrations},
 		{Method: "POST", Path: "/api/v1/integration/", Auth: AccountMember, Handler: s.handleCreateIntegration},
 		{Method: "GET", Path: "/api/v1/integration/{id}/", Auth: AccountMember, Handler: s.handleGetIntegration},
