@@ -39,7 +39,7 @@ SAM_BUILD_FLAGS ?=
 # Every bench-<name> target in this Makefile; `make bench` runs them all.
 BENCH_TARGETS := $(sort $(patsubst %:,%,$(shell grep -hoE '^bench-[A-Za-z0-9_-]+:' $(MAKEFILE_LIST))))
 
-.PHONY: help tools sam-cli build test fuzz e2e wordpress wordpress-stop lint fmt validate sam-build dev token bench $(BENCH_TARGETS) clean \
+.PHONY: help tools sam-cli build test fuzz e2e console-test wordpress wordpress-stop lint fmt validate sam-build dev token bench $(BENCH_TARGETS) clean \
 	build-ApiFunction build-WebhookFunction build-SyncWorkerFunction build-PublisherFunction
 
 help: ## List the targets
@@ -96,6 +96,23 @@ wordpress-stop: ## Stop the loopback WordPress (PURGE=1 also deletes its data)
 e2e: wordpress ## Start WordPress (with E2E_BULK_POSTS bulk posts) and run the end-to-end tier against it
 	IGNY8_WP_STATE=$(WP_STATE) php infra/wordpress/bulk.php $(E2E_BULK_POSTS)
 	E2E_WP_ENV=$(WP_ENV_FILE) E2E_REQUIRED=1 $(GO) test -race -count=1 -v ./infra/e2e/...
+
+# Browser tests of the console (infra/console-tests): Debian's Chromium driven
+# by playwright-core against the local stack (built here, started by the
+# tests on random ports, in memory) and the loopback WordPress. Screenshots
+# and the stack's log go to CONSOLE_ARTIFACTS.
+CHROMIUM          ?= /usr/bin/chromium
+CONSOLE_ARTIFACTS ?= $(CURDIR)/.ci/artifacts/console
+
+console-test: wordpress ## Browser tests of the console (Chromium + playwright-core) against the local stack and the real WordPress
+	@command -v $(CHROMIUM) >/dev/null || { echo "console-test needs Chromium at $(CHROMIUM) (Debian: apt-get install chromium)" >&2; exit 1; }
+	IGNY8_WP_STATE=$(WP_STATE) php infra/wordpress/bulk.php $(E2E_BULK_POSTS)
+	$(GO) build -o $(BIN)/localstack ./infra/local/cmd/localstack
+	cd infra/console-tests && npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(CONSOLE_ARTIFACTS) && mkdir -p $(CONSOLE_ARTIFACTS)
+	cd infra/console-tests && CHROMIUM=$(CHROMIUM) CONSOLE_STACK_BIN=$(BIN)/localstack CONSOLE_WP_ENV=$(WP_ENV_FILE) \
+		CONSOLE_ARTIFACTS=$(CONSOLE_ARTIFACTS) node --test --test-concurrency=1 console.test.mjs
+	@echo "Screenshots: $(CONSOLE_ARTIFACTS)"
 
 FUZZTIME ?= 10s
 

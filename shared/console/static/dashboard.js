@@ -42,7 +42,7 @@ function renderRun(s) {
   const count = (label, v, role) => el('div', {}, el('dt', {}, label), el('dd', { dataset: { count: role } }, String(v ?? 0)));
   box.replaceChildren(
     el('p', {}, el('span', { class: `badge ${active ? 'warn' : run.status === 'succeeded' ? 'ok' : run.status === 'error' || run.status === 'failed' ? 'err' : 'muted'}`, dataset: { role: 'run-status' } }, active ? 'Syncing' : ({ succeeded: 'Done', failed: 'Failed', canceled: 'Canceled' }[run.status] || run.status)),
-      ` ${run.direction} · ${run.mode}${run.phase ? ` · ${run.phase}` : ''}`),
+      ` ${run.direction} · ${run.mode}${active && run.phase ? ` · ${run.phase}` : ''}`),
     el('label', { for: 'run-progress' }, `Progress: ${pct}% (${run.pages_done} of ${run.pages_total || '?'} pages)`),
     el('progress', { id: 'run-progress', max: 100, value: pct, 'aria-valuetext': `${pct} percent` }),
     el('dl', { class: 'counts' },
@@ -50,7 +50,7 @@ function renderRun(s) {
       count('Unchanged', run.items_unchanged, 'unchanged'), count('Failed', run.items_failed, 'failed'),
       count('Conflicts', run.items_conflicted, 'conflicted')),
     el('p', { class: 'meta' }, `Started ${when(run.started_at)}${run.finished_at ? ` · finished ${when(run.finished_at)}` : ''}`),
-    run.error ? el('p', { class: 'notice err' }, run.error) : null);
+    ...(run.error ? [el('p', { class: 'notice err' }, run.error)] : []));
   for (const b of $('triggers').querySelectorAll('button')) b.disabled = active;
 }
 
