@@ -373,8 +373,11 @@ func TestScheduledPostPublishedByCronIsPulled(t *testing.T) {
 	if p, _ := e.wp.Post(sched.ID); p.Status != "publish" || !p.ModifiedGMT.Equal(sched.ModifiedGMT) {
 		t.Fatalf("fake cron: status %q, modified %v (was %v)", p.Status, p.ModifiedGMT, sched.ModifiedGMT)
 	}
+	// A post written now is dated and modified after the cursor: it is in
+	// the modified-after listing only, never counted twice.
+	e.wp.AddPost(fakewp.Post{Type: "post", Status: "publish", Title: "Fresh", Slug: "fresh"})
 	run := e.sync(contentsync.StartRequest{}, false)
-	if run.ItemsUpdated != 1 || run.ItemsCreated != 0 || run.ItemsConflicted != 0 {
+	if run.ItemsUpdated != 1 || run.ItemsCreated != 1 || run.ItemsUnchanged != 0 || run.ItemsConflicted != 0 {
 		t.Fatalf("incremental after cron published the scheduled post: %+v", run)
 	}
 	after, _ := e.st.GetContent(context.Background(), "acct", ids[sched.ID])

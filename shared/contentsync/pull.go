@@ -231,7 +231,11 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 		q.Set("modified_after", p.ModifiedAfter.UTC().Format("2006-01-02T15:04:05"))
 	}
 	if p.DatedAfter != nil {
-		q.Set("after", p.DatedAfter.UTC().Format("2006-01-02T15:04:05"))
+		// Dated after the cursor but not modified since: exactly the posts
+		// the modified-after listing misses, so none is counted twice.
+		at := p.DatedAfter.UTC().Format("2006-01-02T15:04:05")
+		q.Set("after", at)
+		q.Set("modified_before", at)
 	}
 	var raw []json.RawMessage
 	resp, err := client.Do(ctx, wordpress.Request{Method: "GET", Path: "wp/v2/" + p.RESTBase, Query: withPage(q, p.Page), Out: &raw, CacheBust: true})
