@@ -236,6 +236,43 @@ test('publishing settings are edited on the dashboard and the queue shows planne
   assert.equal(await page.getByLabel('Daily limit').inputValue(), '3');
 });
 
+test('settings: edit, sync now and an AI key, as a user would', async () => {
+  await page.goto(`${stack.apiURL}/console/settings/integration`);
+  await card().getByRole('button', { name: 'Edit' }).click();
+  const syncToggle = card().getByLabel('Sync enabled');
+  assert.equal(await card().getByLabel('Site URL').evaluate((e) => e === document.activeElement), true, 'Edit moves focus into the form');
+  await syncToggle.uncheck();
+  await card().getByRole('button', { name: 'Save changes' }).click();
+  await page.locator('#status').getByText('Saved.').waitFor();
+  await card().getByText('sync off').waitFor();
+  await card().getByRole('button', { name: 'Edit' }).click();
+  await card().getByLabel('Sync enabled').check();
+  await card().getByRole('button', { name: 'Save changes' }).click();
+  await card().getByText('sync on').waitFor();
+
+  await card().getByRole('button', { name: 'Sync now' }).click();
+  await page.locator('#status').getByText(`Sync started for ${wp.url}.`).waitFor();
+  await page.locator('#status').getByRole('link', { name: 'Watch it on the sync dashboard' }).waitFor();
+  const id = (await api('GET', `/api/v1/integration/?site_id=${SITE}`)).body.items[0].id;
+  for (const deadline = Date.now() + 60000; (await api('GET', `/api/v1/integration/${id}/sync_status/`)).body.status === 'syncing';) {
+    assert.ok(Date.now() < deadline, 'the sync started from the settings page did not end');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await card().locator('details summary').click();
+  await card().locator('.history').getByText('Last successful sync').waitFor();
+
+  const key = 'sk-console-test-0123456789abcdWXYZ';
+  await page.getByLabel('New OpenAI API key').fill(key);
+  await page.getByRole('button', { name: 'Save AI settings' }).click();
+  await page.locator('#status').getByText('AI settings saved.').waitFor();
+  await page.getByText('••••WXYZ').waitFor();
+  assert.equal(await page.getByLabel('New OpenAI API key').inputValue(), '', 'the key field is emptied');
+  assert.ok(!(await page.content()).includes(key), 'the key is never shown again');
+  assert.ok(await page.getByRole('button', { name: 'Test OpenAI' }).isEnabled());
+  const settings = (await api('GET', '/api/v1/ai/settings/')).body;
+  assert.deepEqual([settings.providers.openai.key_set, settings.providers.openai.key_last4], [true, 'WXYZ']);
+});
+
 test('screenshots of both pages, desktop and phone width, with no external request', async () => {
   const shots = [['settings', '/console/settings/integration'], ['dashboard', `/console/sites/${SITE}/sync`]];
   for (const [name, path] of shots) {
