@@ -228,10 +228,25 @@ test('publishing settings are edited on the dashboard and the queue shows planne
   assert.deepEqual(saved.publish_time_slots, [{ start: '00:00', end: '24:00' }]);
   await page.locator('[data-role=schedule-summary]', { hasText: 'Auto-publish on' }).waitFor();
 
+  // An approved item joins the queue with its planned time.
+  const created = await api('POST', '/api/v1/content/', { site_id: SITE, content_type: 'post', title: 'Console test: queued item', content: 'x' });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const approved = await api('POST', `/api/v1/content/${created.body.id}/approve/`);
+  assert.equal(approved.status, 200, JSON.stringify(approved.body));
+  const schedule = (await api('GET', `/api/v1/sites/${SITE}/publishing_schedule/?days=7`)).body;
+  const slot = schedule.publications.find((p) => p.content_id === created.body.id);
+  assert.ok(slot, JSON.stringify(schedule));
+  await page.reload();
+  const queued = page.locator('#queue tr', { hasText: 'Console test: queued item' });
+  await queued.waitFor();
+  assert.match(await queued.locator('td').nth(3).textContent(), new RegExp(`${slot.local_time.slice(11, 16)}$`));
+  await page.locator('[data-role=schedule-summary]', { hasText: '1 approved waiting' }).waitFor();
+
   // A bad value is refused with the API's reason, naming the field.
   await page.getByLabel('Weekly limit').fill('1');
   await page.getByRole('button', { name: 'Save publishing settings' }).click();
-  await page.getByText('(field: weekly_publish_limit)').waitFor();
+  await page.getByText('daily_publish_limit (3) must not exceed weekly_publish_limit (1) Check “Daily limit”.').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'pub-daily', 'focus moves to the field at fault');
   await page.reload();
   assert.equal(await page.getByLabel('Daily limit').inputValue(), '3');
 });

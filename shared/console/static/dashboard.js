@@ -175,6 +175,12 @@ async function loadLog() {
   }
 }
 
+// PUBLISHING_FIELDS maps the API's field names to the form's controls.
+const PUBLISHING_FIELDS = {
+  daily_publish_limit: 'pub-daily', weekly_publish_limit: 'pub-weekly', monthly_publish_limit: 'pub-monthly',
+  publish_time_slots: 'pub-slots', timezone: 'pub-tz',
+};
+
 function slotsText(slots) {
   return (slots || []).map((s) => `${s.start}-${s.end}`).join(', ');
 }
@@ -235,8 +241,15 @@ async function loadPublishing() {
       notice(status, 'ok', 'Publishing settings saved.');
       loadQueue();
     } catch (err) {
+      // Point at the control the API names.
       const field = err instanceof ApiError && err.problem.field;
-      notice(result, 'err', problemText(err), field ? ` (field: ${field})` : '');
+      const input = field && $(PUBLISHING_FIELDS[field.split(/[.[]/)[0]]);
+      const label = input && form.querySelector(`label[for="${input.id}"]`);
+      notice(result, 'err', problemText(err), label ? ` Check “${label.textContent}”.` : '');
+      if (input) {
+        input.setAttribute('aria-invalid', 'true');
+        input.focus();
+      }
     }
   });
   box.replaceChildren(form);
