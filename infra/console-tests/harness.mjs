@@ -73,11 +73,15 @@ export async function startStack() {
   });
   return {
     apiURL,
+    // stop ends the stack and fails when it did not exit cleanly (a
+    // race-detector build exits 66 after a data race).
     async stop() {
-      const done = new Promise((r) => child.once('exit', r));
+      const done = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
       child.kill('SIGTERM');
-      await done;
+      const { code, signal } = await done;
+      log.end();
       rmSync(dir, { recursive: true, force: true });
+      if (code !== 0) throw new Error(`the local stack exited with ${code ?? signal}${code === 66 ? ' (data race)' : ''}; see ${join(artifacts, 'stack.log')}`);
     },
   };
 }
