@@ -9,9 +9,11 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 )
 
 //go:embed static
@@ -42,20 +44,31 @@ var contentTypes = map[string]string{
 // is flat), or false for anything else, including names with a slash or a
 // dot-dot and types the console does not serve.
 func Lookup(name string) (File, bool) {
-	if name == "" || strings.ContainsAny(name, "/\\") || strings.HasPrefix(name, ".") {
-		return File{}, false
-	}
-	ct, ok := contentTypes[path.Ext(name)]
-	if !ok {
-		return File{}, false
-	}
-	b, err := fs.ReadFile(static, "static/"+name)
-	if err != nil {
-		return File{}, false
-	}
-	sum := sha256.Sum256(b)
-	return File{Body: b, ContentType: ct, ETag: `"` + hex.EncodeToString(sum[:12]) + `"`}, true
+	f, ok := files()[name]
+	return f, ok
 }
+
+// files indexes the embedded files once, with their types and ETags.
+var files = sync.OnceValue(func() map[string]File {
+	out := map[string]File{}
+	entries, err := fs.ReadDir(static, "static")
+	if err != nil {
+		panic(fmt.Sprintf("console: read embedded files: %v", err)) // cannot happen: the folder is embedded
+	}
+	for _, e := range entries {
+		ct, ok := contentTypes[path.Ext(e.Name())]
+		if e.IsDir() || !ok || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		b, err := fs.ReadFile(static, "static/"+e.Name())
+		if err != nil {
+			panic(fmt.Sprintf("console: read %s: %v", e.Name(), err))
+		}
+		sum := sha256.Sum256(b)
+		out[e.Name()] = File{Body: b, ContentType: ct, ETag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+	}
+	return out
+})
 
 // ContentSecurityPolicy is sent with every page: only this origin's scripts,
 // styles and API, no frames, no inline code.
