@@ -288,6 +288,35 @@ test('settings: edit, sync now and an AI key, as a user would', async () => {
   assert.deepEqual([settings.providers.openai.key_set, settings.providers.openai.key_last4], [true, 'WXYZ']);
 });
 
+test('without the local token (as when deployed): the sign-in form, the identity provider\'s redirect, sign-out', async () => {
+  const tab = await browser.context.newPage();
+  try {
+    // A deployed API has no /local/console-token: its $default route answers 404.
+    await tab.route('**/local/console-token', (route) => route.fulfill({ status: 404, contentType: 'application/problem+json', body: '{"code":"route_not_found","status":404}' }));
+    await tab.goto(`${stack.apiURL}/console/settings/integration`);
+    await tab.getByRole('heading', { name: 'Sign in' }).waitFor();
+    assert.equal(await tab.locator('#app').isVisible(), false);
+    await tab.getByLabel('ID token').fill(api.token);
+    await tab.getByRole('button', { name: 'Use this token' }).click();
+    await tab.locator('#who').getByText('Account: dev-account').waitFor();
+    await tab.locator(`article[data-site="${SITE}"]`).waitFor();
+    const stored = await tab.evaluate(() => ({ session: sessionStorage.getItem('igny8.console.token'), local: localStorage.length, cookies: document.cookie }));
+    assert.deepEqual(stored, { session: api.token, local: 0, cookies: '' }, 'the token is kept in sessionStorage only');
+
+    await tab.getByRole('button', { name: 'Sign out' }).click();
+    await tab.getByRole('heading', { name: 'Sign in' }).waitFor();
+    assert.equal(await tab.evaluate(() => sessionStorage.length), 0);
+
+    // The identity provider sends the user back with the token in the fragment.
+    await tab.goto(`${stack.apiURL}/console/sites/${SITE}/sync#id_token=${api.token}&token_type=Bearer&expires_in=3600`);
+    await tab.getByRole('heading', { name: `WordPress Sync Dashboard: ${wp.url}` }).waitFor();
+    assert.equal(new URL(tab.url()).hash, '', 'the token is removed from the address bar');
+    assert.equal(await tab.evaluate(() => sessionStorage.getItem('igny8.console.token')), api.token);
+  } finally {
+    await tab.close();
+  }
+});
+
 test('screenshots of both pages, desktop and phone width, with no external request', async () => {
   const shots = [['settings', '/console/settings/integration'], ['dashboard', `/console/sites/${SITE}/sync`]];
   for (const [name, path] of shots) {

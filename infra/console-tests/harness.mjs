@@ -102,7 +102,9 @@ export async function launchBrowser(origin) {
     return route.abort();
   });
   const consoleErrors = [];
-  context.on('page', (p) => p.on('pageerror', (e) => consoleErrors.push(String(e))));
+  const watch = (p) => p.on('pageerror', (e) => consoleErrors.push(`${p.url()}: ${e}`));
+  context.pages().forEach(watch); // the tab Chromium opened at launch
+  context.on('page', watch);
   return {
     context, external, consoleErrors,
     async close() {
@@ -115,7 +117,7 @@ export async function launchBrowser(origin) {
 // apiClient calls the stack's API with the console's own local token.
 export async function apiClient(apiURL) {
   const { token } = await (await fetch(`${apiURL}/local/console-token`)).json();
-  return async (method, path, body) => {
+  const call = async (method, path, body) => {
     const r = await fetch(apiURL + path, {
       method, headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
@@ -123,4 +125,6 @@ export async function apiClient(apiURL) {
     const text = await r.text();
     return { status: r.status, body: text ? JSON.parse(text) : null };
   };
+  call.token = token;
+  return call;
 }
