@@ -1,0 +1,292 @@
+package publishing_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/igny8/integrations/shared/content"
+	"github.com/igny8/integrations/shared/publishing"
+	"github.com/igny8/integrations/shared/store"
+	"github.com/igny8/integrations/shared/testutil"
+)
+
+// pushes records the pushes the publisher queues (the push itself is the
+// sync engine's, tested there).
+type pushes struct {
+	mu   sync.Mutex
+	byID map[string]int
+	seq  []string
+}
+
+func (p *pushes) EnqueuePush(_ context.Context, c store.Content, _ string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.byID == nil {
+		p.byID = map[string]int{}
+	}
+	p.byID[c.ID]++
+	p.seq = append(p.seq, c.ID)
+	return nil
+}
+
+func (p *pushes) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.seq)
+}
+
+// fakeClock is the injected clock of the store and the services.
+type fakeClock struct{ t atomic.Int64 }
+
+func (c *fakeClock) Now() time.Time      { return time.Unix(0, c.t.Load()).UTC() }
+func (c *fakeClock) Set(t time.Time)     { c.t.Store(t.UnixNano()) }
+func (c *fakeClock) Add(d time.Duration) { c.t.Add(int64(d)) }
+
+type env struct {
+	st      *store.Store
+	svc     *publishing.Service
+	content *content.Service
+	push    *pushes
+	clock   *fakeClock
+	counter *testutil.RequestCounter
+	account string
+}
+
+func newEnv(t *testing.T, start time.Time) *env {
+	t.Helper()
+	clients, counter := testutil.MustCountingClients(t)
+	table := testutil.MustCreateTable(t, clients.DynamoDB)
+	clock := &fakeClock{}
+	clock.Set(start)
+	st := store.New(clients.DynamoDB, table, store.WithClock(clock.Now))
+	p := &pushes{}
+	e := &env{st: st, push: p, clock: clock, counter: counter, account: testutil.UniqueName(t, "acct"),
+		svc:     publishing.New(publishing.Deps{Store: st, Push: p, Now: clock.Now}),
+		content: content.New(st, p).WithAutoApproval(nil, time.Hour)}
+	return e
+}
+
+// site connects a site (its integration) with settings and n approved items.
+func (e *env) site(t *testing.T, siteID string, in publishing.Input, approved int) []string {
+	t.Helper()
+	ctx := context.Background()
+	integ, err := e.st.CreateIntegration(ctx, store.Integration{AccountID: e.account, SiteID: siteID, Platform: "wordpress",
+		ExternalSiteURL: "https://" + siteID + ".example", IsActive: true, SyncEnabled: true,
+		Config: map[string]any{"connection": map[string]any{"site": map[string]any{"timezone_string": "America/New_York"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Update(ctx, e.account, siteID, 0, in); err != nil {
+		t.Fatalf("settings: %v", err)
+	}
+	var ids []string
+	for i := range approved {
+		c, err := e.st.CreateContent(ctx, store.Content{AccountID: e.account, SiteID: siteID, IntegrationID: integ.ID, ContentType: "post",
+			Title: fmt.Sprintf("%s item %d", siteID, i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.content.Approve(ctx, e.account, c.ID, 0); err != nil {
+			t.Fatalf("approve: %v", err)
+		}
+		ids = append(ids, c.ID)
+		e.clock.Add(time.Millisecond) // distinct approved_at, like real approvals
+	}
+	return ids
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func openAllDay(daily, weekly, monthly int) publishing.Input {
+	return publishing.Input{AutoPublishEnabled: ptr(true), DailyPublishLimit: ptr(daily), WeeklyPublishLimit: ptr(weekly), MonthlyPublishLimit: ptr(monthly),
+		PublishDays:      ptr([]string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}),
+		PublishTimeSlots: ptr([]store.TimeSlot{{Start: "00:00", End: "24:00"}}), Timezone: ptr("America/New_York")}
+}
+
+func TestDefaultsOnFirstRead(t *testing.T) {
+	e := newEnv(t, time.Date(2037, 6, 1, 12, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	if _, err := e.svc.Get(ctx, e.account, "nowhere"); err == nil {
+		t.Fatal("settings of a site without an integration were found")
+	}
+	if _, err := e.st.CreateIntegration(ctx, store.Integration{AccountID: e.account, SiteID: "s1", Platform: "wordpress", ExternalSiteURL: "https://s1.example",
+		Config: map[string]any{"connection": map[string]any{"site": map[string]any{"timezone_string": "Europe/Berlin"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := e.svc.Get(ctx, e.account, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps.AutoApprovalEnabled || ps.AutoPublishEnabled || ps.DailyLimit != 5 || ps.WeeklyLimit != 20 || ps.MonthlyLimit != 60 ||
+		fmt.Sprint(ps.PublishDays) != "[mon wed fri]" || fmt.Sprint(ps.TimeSlots) != "[{09:00 17:00}]" || ps.Timezone != "Europe/Berlin" || ps.Version != 1 {
+		t.Fatalf("defaults = %+v", ps)
+	}
+	again, err := e.svc.Get(ctx, e.account, "s1")
+	if err != nil || again.Version != 1 {
+		t.Fatalf("second read = %+v, %v; want the same version 1", again, err)
+	}
+	if _, err := e.svc.Get(ctx, "other-account", "s1"); err == nil {
+		t.Fatal("another account read the site's settings")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	base := store.PublishSettings{DailyLimit: 5, WeeklyLimit: 20, MonthlyLimit: 60, PublishDays: []string{"mon"},
+		TimeSlots: []store.TimeSlot{{Start: "09:00", End: "17:00"}}, Timezone: "UTC"}
+	cases := []struct {
+		name  string
+		edit  func(*store.PublishSettings)
+		field string
+	}{
+		{"valid", func(*store.PublishSettings) {}, ""},
+		{"negative limit", func(p *store.PublishSettings) { p.DailyLimit = -1 }, "daily_publish_limit"},
+		{"daily over weekly", func(p *store.PublishSettings) { p.DailyLimit = 21 }, "daily_publish_limit"},
+		{"weekly over monthly", func(p *store.PublishSettings) { p.WeeklyLimit = 61 }, "weekly_publish_limit"},
+		{"bad day", func(p *store.PublishSettings) { p.PublishDays = []string{"mon", "monday"} }, "publish_days[1]"},
+		{"bad time", func(p *store.PublishSettings) { p.TimeSlots = []store.TimeSlot{{Start: "9:00", End: "17:00"}} }, "publish_time_slots[0].start"},
+		{"end before start", func(p *store.PublishSettings) { p.TimeSlots = []store.TimeSlot{{Start: "17:00", End: "09:00"}} }, "publish_time_slots[0]"},
+		{"overlap", func(p *store.PublishSettings) {
+			p.TimeSlots = []store.TimeSlot{{Start: "09:00", End: "12:00"}, {Start: "11:00", End: "13:00"}}
+		}, "publish_time_slots[1]"},
+		{"unknown zone", func(p *store.PublishSettings) { p.Timezone = "Mars/Olympus" }, "timezone"},
+		{"end of day", func(p *store.PublishSettings) { p.TimeSlots = []store.TimeSlot{{Start: "22:00", End: "24:00"}} }, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ps := base
+			tc.edit(&ps)
+			err := publishing.Validate(ps)
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("valid settings refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !contains(fmt.Sprintf("%+v", err), tc.field) {
+				t.Fatalf("error %v does not name %s", err, tc.field)
+			}
+		})
+	}
+}
+
+func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))) }
+
+// TestPublishRespectsDailyLimitAndSpreading: 3 approved items, daily limit
+// 2 over an all-day window → one now, one at the second planned time, the
+// third waits for the next day.
+func TestPublishRespectsDailyLimitAndSpreading(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	start := time.Date(2037, 6, 1, 0, 5, 0, 0, ny)
+	e := newEnv(t, start)
+	ctx := context.Background()
+	ids := e.site(t, "s1", openAllDay(2, 14, 60), 3)
+	run := func() publishing.RunStats {
+		st, err := e.svc.Publish(ctx, e.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if st := run(); st.Published != 1 || e.push.seq[0] != ids[0] {
+		t.Fatalf("first run: %+v, pushes %v; want the oldest approved item", st, e.push.seq)
+	}
+	run() // a doubled run publishes nothing more
+	e.clock.Set(time.Date(2037, 6, 1, 11, 59, 0, 0, ny))
+	run()
+	if e.push.count() != 1 {
+		t.Fatalf("before the second planned time (12:00): %d pushes", e.push.count())
+	}
+	e.clock.Set(time.Date(2037, 6, 1, 12, 0, 0, 0, ny))
+	run()
+	e.clock.Set(time.Date(2037, 6, 1, 23, 59, 0, 0, ny))
+	run()
+	if e.push.count() != 2 || e.push.seq[1] != ids[1] {
+		t.Fatalf("day one: pushes %v, want %v", e.push.seq, ids[:2])
+	}
+	sched, err := e.svc.Preview(ctx, e.account, "s1", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sched.Publications) == 0 || sched.Publications[0].ContentID != ids[2] ||
+		!sched.Publications[0].At.Equal(time.Date(2037, 6, 2, 0, 0, 0, 0, ny)) {
+		t.Fatalf("preview = %+v; want %s at midnight", sched.Publications, ids[2])
+	}
+	e.clock.Set(time.Date(2037, 6, 2, 0, 0, 0, 0, ny))
+	run()
+	if e.push.count() != 3 || e.push.seq[2] != ids[2] {
+		t.Fatalf("day two: pushes %v", e.push.seq)
+	}
+	// The queue is drained: the site leaves the due index.
+	e.clock.Set(time.Date(2037, 6, 2, 12, 0, 0, 0, ny))
+	if st := run(); st.SitesDue != 0 {
+		t.Fatalf("a drained site is still due: %+v", st)
+	}
+}
+
+// TestConcurrentRunsNeverExceedLimits runs many publisher invocations at
+// once, at many instants, against the emulator.
+func TestConcurrentRunsNeverExceedLimits(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	start := time.Date(2037, 6, 1, 9, 0, 0, 0, ny)
+	e := newEnv(t, start)
+	ctx := context.Background()
+	sites := map[string][]string{}
+	for i := range 2 {
+		id := fmt.Sprintf("s%d", i)
+		sites[id] = e.site(t, id, openAllDay(3, 5, 60), 7)
+	}
+	for step := range 4 * 24 { // every hour for four days
+		now := start.Add(time.Duration(step) * time.Hour)
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				if _, err := e.svc.Publish(ctx, now); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	perDay := map[string]int{}
+	owner := map[string]string{}
+	for s, ids := range sites {
+		for _, id := range ids {
+			owner[id] = s
+		}
+	}
+	for id, n := range e.push.byID {
+		if n != 1 {
+			t.Errorf("content %s pushed %d times", id, n)
+		}
+	}
+	// Count per site and day from the day counters the claims wrote.
+	total := 0
+	for s := range sites {
+		for d := range 4 {
+			day := time.Date(2037, 6, 1+d, 12, 0, 0, 0, ny)
+			c, err := e.st.GetPublishCounts(ctx, e.account, s, day)
+			if err != nil {
+				t.Fatal(err)
+			}
+			perDay[fmt.Sprintf("%s/%d", s, d)] = c.Day
+			if c.Day > 3 {
+				t.Errorf("%s day %d: %d publications, daily limit 3", s, d, c.Day)
+			}
+			if c.Week > 5 {
+				t.Errorf("%s week: %d publications, weekly limit 5", s, c.Week)
+			}
+			total += c.Day
+		}
+	}
+	if total != len(e.push.seq) {
+		t.Errorf("counters say %d publications, %d pushes were queued", total, len(e.push.seq))
+	}
+	// Monday 1 June 2037 to Thursday 4 June is one ISO week: 5 per site.
+	if len(e.push.seq) != 10 {
+		t.Errorf("%d pushes, want 10 (5 a week for 2 sites): %v", len(e.push.seq), perDay)
+	}
+}
