@@ -24,6 +24,7 @@ import (
 	"github.com/igny8/integrations/shared/logging"
 	"github.com/igny8/integrations/shared/metrics"
 	"github.com/igny8/integrations/shared/publisher"
+	"github.com/igny8/integrations/shared/publishing"
 	"github.com/igny8/integrations/shared/secrets"
 	"github.com/igny8/integrations/shared/sitecreds"
 	"github.com/igny8/integrations/shared/ssrf"
@@ -49,6 +50,12 @@ type App struct {
 	// Sync is the sync engine: its runners serve the worker, its
 	// status and run starts serve the API.
 	Sync *contentsync.Engine
+	// Content is the content service; its auto-approval watches every
+	// content write of this instance's store.
+	Content *content.Service
+	// Publishing serves the publishing settings, the schedule preview and
+	// the scheduled publisher.
+	Publishing *publishing.Service
 	// wordpressTransport is shared by every WordPress client of this
 	// instance, so warm invocations reuse connections to the same site.
 	wordpressTransport http.RoundTripper
@@ -73,6 +80,7 @@ func New(cfg config.Config, clients awsclients.Clients, logger *slog.Logger) *Ap
 		AllowHTTP:       cfg.AllowHTTP,
 		StructureMaxAge: cfg.StructureMaxAge,
 		Logger:          logger,
+		Schedule:        a.Store,
 	})
 	a.Sync = contentsync.New(contentsync.Deps{
 		Store:           a.Store,
@@ -85,6 +93,8 @@ func New(cfg config.Config, clients awsclients.Clients, logger *slog.Logger) *Ap
 		SiteConcurrency: cfg.SiteConcurrency,
 		Stage:           cfg.Stage,
 	})
+	a.Content = content.New(a.Store, a.Sync).WithAutoApproval(logger, cfg.EventRetention)
+	a.Publishing = publishing.New(publishing.Deps{Store: a.Store, Push: a.Sync, Logger: logger})
 	return a
 }
 
@@ -140,7 +150,7 @@ func MustFromEnvironment(ctx context.Context) *App {
 // APIHandler is the HTTP API function's handler.
 func (a *App) APIHandler() func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return httpapi.NewLambdaHandler(httpapi.Deps{Config: a.Config, Logger: a.Logger, Integrations: a.Integrations, Sync: a.Sync,
-		Content: content.New(a.Store, a.Sync), Library: a.Store})
+		Content: a.Content, Library: a.Store, Publishing: a.Publishing})
 }
 
 // WebhookHandler is the webhook receiver's handler.
@@ -160,5 +170,5 @@ func (a *App) SyncWorkerHandler() func(context.Context, events.SQSEvent) (events
 
 // PublisherHandler is the scheduled publisher's handler.
 func (a *App) PublisherHandler() func(context.Context, events.EventBridgeEvent) error {
-	return publisher.NewHandler(publisher.Deps{Logger: a.Logger})
+	return publisher.NewHandler(publisher.Deps{Logger: a.Logger, Publisher: a.Publishing, Syncs: a.Sync})
 }

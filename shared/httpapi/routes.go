@@ -39,5 +39,10 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/api/v1/sites/{site_id}/taxonomies/", Auth: AccountMember, Handler: s.handleCreateTerm},
 		{Method: "GET", Path: "/api/v1/sites/{site_id}/images/", Auth: AccountMember, Handler: s.handleListImages},
 		{Method: "POST", Path: "/api/v1/sites/{site_id}/images/", Auth: AccountMember, Handler: s.handleCreateImage},
+
+		{Method: "GET", Path: "/api/v1/sites/{site_id}/publishing_settings/", Auth: AccountMember, Handler: s.handleGetPublishingSettings},
+		{Method: "PUT", Path: "/api/v1/sites/{site_id}/publishing_settings/", Auth: AccountMember, Handler: s.handleUpdatePublishingSettings},
+		{Method: "PATCH", Path: "/api/v1/sites/{site_id}/publishing_settings/", Auth: AccountMember, Handler: s.handleUpdatePublishingSettings},
+		{Method: "GET", Path: "/api/v1/sites/{site_id}/publishing_schedule/", Auth: AccountMember, Handler: s.handlePublishingSchedule},
 	}
 }

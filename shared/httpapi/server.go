@@ -26,6 +26,7 @@ type Deps struct {
 	Sync         SyncService
 	Content      ContentService
 	Library      SiteLibrary
+	Publishing   PublishingService
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

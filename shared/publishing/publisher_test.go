@@ -173,7 +173,9 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))) }
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
+}
 
 // TestPublishRespectsDailyLimitAndSpreading: 3 approved items, daily limit
 // 2 over an all-day window → one now, one at the second planned time, the

@@ -208,7 +208,9 @@ func minutes(v string) int {
 // Validate checks settings as the API's 422 answers describe them, naming
 // the field at fault.
 func Validate(ps store.PublishSettings) error {
-	bad := func(field, format string, args ...any) error { return apperr.Field(apperr.Unprocessable, field, format, args...) }
+	bad := func(field, format string, args ...any) error {
+		return apperr.Field(apperr.Unprocessable, field, format, args...)
+	}
 	for _, l := range []struct {
 		field string
 		v     int
