@@ -43,7 +43,13 @@ func New(st *store.Store, push Pusher) *Service {
 // write, whoever writes (the API or a pull), and returns s. Auto-approval
 // events are kept for eventRetention; failures are logged to logger.
 func (s *Service) WithAutoApproval(logger *slog.Logger, eventRetention time.Duration) *Service {
-	s.logger, s.eventRetention = logger, eventRetention
+	if logger != nil {
+		s.logger = logger
+	}
+	if eventRetention <= 0 {
+		eventRetention = 30 * 24 * time.Hour
+	}
+	s.eventRetention = eventRetention
 	s.store.OnContentWrite(s.AutoApprove)
 	return s
 }

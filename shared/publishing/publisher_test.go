@@ -292,3 +292,101 @@ func TestConcurrentRunsNeverExceedLimits(t *testing.T) {
 		t.Errorf("%d pushes, want 10 (5 a week for 2 sites): %v", len(e.push.seq), perDay)
 	}
 }
+
+// flakyPushes fails the first n enqueues (SQS unavailable).
+type flakyPushes struct {
+	pushes
+	fail int
+}
+
+func (f *flakyPushes) EnqueuePush(ctx context.Context, c store.Content, runID string) error {
+	f.mu.Lock()
+	if f.fail > 0 {
+		f.fail--
+		f.mu.Unlock()
+		return fmt.Errorf("queue unavailable")
+	}
+	f.mu.Unlock()
+	return f.pushes.EnqueuePush(ctx, c, runID)
+}
+
+// TestClaimedPushSurvivesAFailedEnqueue: the claim is recorded before the
+// push is queued; when queueing fails, the next run queues it, once, and
+// it counts once against the limits.
+func TestClaimedPushSurvivesAFailedEnqueue(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	e := newEnv(t, time.Date(2037, 6, 1, 9, 0, 0, 0, ny))
+	flaky := &flakyPushes{fail: 1}
+	e.svc = publishing.New(publishing.Deps{Store: e.st, Push: flaky, Now: e.clock.Now})
+	ctx := context.Background()
+	ids := e.site(t, "s1", openAllDay(2, 14, 60), 2)
+	st, err := e.svc.Publish(ctx, e.clock.Now())
+	if err != nil || st.Failed != 1 || flaky.count() != 0 {
+		t.Fatalf("first run: %+v, %v, %d pushes", st, err, flaky.count())
+	}
+	e.clock.Add(5 * time.Minute)
+	st, err = e.svc.Publish(ctx, e.clock.Now())
+	if err != nil || st.Recovered != 1 || st.Published != 0 || flaky.count() != 1 || flaky.seq[0] != ids[0] {
+		t.Fatalf("second run: %+v, %v, pushes %v", st, err, flaky.seq)
+	}
+	c, err := e.st.GetPublishCounts(ctx, e.account, "s1", e.clock.Now().In(ny))
+	if err != nil || c.Day != 1 {
+		t.Fatalf("day count %d (%v), want 1", c.Day, err)
+	}
+}
+
+// TestStaleQueueEntriesAreDropped: content that left "approved" after it
+// was queued is never published; its entry is dropped and the drained site
+// leaves the due index.
+func TestStaleQueueEntriesAreDropped(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	e := newEnv(t, time.Date(2037, 6, 1, 9, 0, 0, 0, ny))
+	ctx := context.Background()
+	ids := e.site(t, "s1", openAllDay(2, 14, 60), 1)
+	back := store.ContentDraft
+	if _, err := e.content.Update(ctx, e.account, ids[0], 0, content.Input{Status: &back}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.svc.Publish(ctx, e.clock.Now())
+	if err != nil || st.Dropped != 1 || st.Published != 0 || e.push.count() != 0 {
+		t.Fatalf("run: %+v, %v, pushes %v", st, err, e.push.seq)
+	}
+	if st, _ := e.svc.Publish(ctx, e.clock.Now().Add(time.Minute)); st.SitesDue != 0 {
+		t.Fatalf("the drained site is still due: %+v", st)
+	}
+	// Approved again: queued again, and published.
+	if _, err := e.content.Approve(ctx, e.account, ids[0], 0); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := e.svc.Publish(ctx, e.clock.Now().Add(2*time.Minute)); err != nil || st.Published != 1 {
+		t.Fatalf("after re-approval: %+v, %v", st, err)
+	}
+}
+
+// TestAutoApprovalOfContentEnteringReview covers content created through
+// the API straight into review, and a draft moved to review.
+func TestAutoApprovalOfContentEnteringReview(t *testing.T) {
+	e := newEnv(t, time.Date(2037, 6, 1, 12, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	e.site(t, "s1", publishing.Input{AutoApprovalEnabled: ptr(true)}, 0)
+	review := store.ContentReview
+	c, err := e.content.Create(ctx, e.account, content.Input{SiteID: ptr("s1"), Title: ptr("Straight to review"), Status: &review})
+	if err != nil || c.Status != store.ContentApproved || c.ApprovedAt == nil {
+		t.Fatalf("created: %+v, %v; want approved", c, err)
+	}
+	d, err := e.content.Create(ctx, e.account, content.Input{SiteID: ptr("s1"), Title: ptr("A draft")})
+	if err != nil || d.Status != store.ContentDraft {
+		t.Fatalf("draft: %+v, %v", d, err)
+	}
+	if d, err = e.content.Update(ctx, e.account, d.ID, 0, content.Input{Status: &review}); err != nil || d.Status != store.ContentApproved {
+		t.Fatalf("draft moved to review: %+v, %v; want approved", d, err)
+	}
+	queued, err := e.st.OldestApproved(ctx, e.account, "s1", 10)
+	if err != nil || len(queued) != 2 || queued[0].ContentID != c.ID {
+		t.Fatalf("queue: %+v, %v", queued, err)
+	}
+	ps, _ := e.svc.Get(ctx, e.account, "s1")
+	if ps.ApprovedWaiting != 2 {
+		t.Fatalf("approved_waiting %d, want 2", ps.ApprovedWaiting)
+	}
+}
