@@ -132,6 +132,15 @@ func TestDefaultsOnFirstRead(t *testing.T) {
 	if _, err := e.svc.Get(ctx, "other-account", "s1"); err == nil {
 		t.Fatal("another account read the site's settings")
 	}
+	if _, err := e.svc.Update(ctx, "other-account", "s1", 0, publishing.Input{AutoPublishEnabled: ptr(true)}); err == nil {
+		t.Fatal("another account changed the site's settings")
+	}
+	if _, err := e.svc.Preview(ctx, "other-account", "s1", 7); err == nil {
+		t.Fatal("another account previewed the site's schedule")
+	}
+	if ps, _ := e.svc.Get(ctx, e.account, "s1"); ps.AutoPublishEnabled {
+		t.Fatal("the other account's change took effect")
+	}
 }
 
 func TestValidate(t *testing.T) {
