@@ -25,6 +25,10 @@ type RunStats struct {
 	Failed int
 }
 
+// maxDuePerShard bounds the sites one run reads from each due-index shard
+// (four shards: 10,000 due sites a tick); the rest stay due for the next.
+const maxDuePerShard = 2500
+
 // maxClaimAttempts bounds the claims one site tries per run (stale entries
 // dropped on the way).
 const maxClaimAttempts = 4
@@ -35,7 +39,7 @@ const maxClaimAttempts = 4
 // moves the site's next visit to its next planned time. Safe to run twice
 // or concurrently: every decision is re-checked by the claim transaction.
 func (s *Service) Publish(ctx context.Context, now time.Time) (RunStats, error) {
-	sites, err := s.deps.Store.DueSites(ctx, now, 0)
+	sites, err := s.deps.Store.DueSites(ctx, now, maxDuePerShard)
 	if err != nil {
 		return RunStats{}, fmt.Errorf("read due sites: %w", err)
 	}

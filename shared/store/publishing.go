@@ -637,8 +637,9 @@ func (s *Store) GetPublishCounts(ctx context.Context, accountID, siteID string, 
 
 // DueSites returns the settings of the sites due a publisher visit at or
 // before now, oldest due first: Queries of each DueShards partition of
-// GSI1 (eventually consistent: every decision is re-checked by a
-// condition), at most limitPerShard (≤ 0: 100) per partition.
+// GSI1, paged, in parallel (eventually consistent: every decision is
+// re-checked by a condition), at most limitPerShard (≤ 0: 100) per
+// partition.
 func (s *Store) DueSites(ctx context.Context, now time.Time, limitPerShard int) ([]PublishSettings, error) {
 	if limitPerShard <= 0 {
 		limitPerShard = publishDueLimit
