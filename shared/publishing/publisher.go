@@ -90,6 +90,10 @@ func (s *Service) publishSite(ctx context.Context, ps store.PublishSettings, now
 	if !ps.AutoPublishEnabled {
 		return st, nil // the settings write took the site out of the index
 	}
+	if ps.ApprovedWaiting <= 0 {
+		// Due because its settings changed, with nothing waiting.
+		return st, s.drained(ctx, ps)
+	}
 	rules, err := RulesOf(ps)
 	if err != nil {
 		return st, err
