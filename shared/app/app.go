@@ -14,6 +14,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/igny8/integrations/shared/aiproviders"
+	"github.com/igny8/integrations/shared/airegistry"
+	"github.com/igny8/integrations/shared/aisettings"
 	"github.com/igny8/integrations/shared/awsclients"
 	"github.com/igny8/integrations/shared/config"
 	"github.com/igny8/integrations/shared/content"
@@ -56,6 +59,11 @@ type App struct {
 	// Publishing serves the publishing settings, the schedule preview and
 	// the scheduled publisher.
 	Publishing *publishing.Service
+	// Models is the AI model registry (a TTL cache over DynamoDB, seeded
+	// from the embedded data file on first read).
+	Models *airegistry.Registry
+	// AISettings holds the AI provider keys and default models.
+	AISettings *aisettings.Service
 	// wordpressTransport is shared by every WordPress client of this
 	// instance, so warm invocations reuse connections to the same site.
 	wordpressTransport http.RoundTripper
@@ -81,6 +89,19 @@ func New(cfg config.Config, clients awsclients.Clients, logger *slog.Logger) *Ap
 		StructureMaxAge: cfg.StructureMaxAge,
 		Logger:          logger,
 		Schedule:        a.Store,
+	})
+	// The data file is embedded and checked by its package's tests, so a
+	// parse failure here is a build defect: fail INIT loudly.
+	file, err := airegistry.Embedded()
+	if err != nil {
+		panic(err)
+	}
+	a.Models = airegistry.New(a.Store, file, cfg.ModelCacheTTL, logger)
+	a.AISettings = aisettings.New(aisettings.Deps{
+		Store: a.Store, Secrets: a.Secrets, Registry: a.Models, Logger: logger,
+		Checker: aiproviders.New(aiproviders.BaseURLs{
+			OpenAI: cfg.OpenAIBaseURL, Anthropic: cfg.AnthropicBaseURL, Runware: cfg.RunwareBaseURL, Bria: cfg.BriaBaseURL,
+		}, cfg.AIProviderTimeout),
 	})
 	a.Sync = contentsync.New(contentsync.Deps{
 		Store:           a.Store,
@@ -150,7 +171,7 @@ func MustFromEnvironment(ctx context.Context) *App {
 // APIHandler is the HTTP API function's handler.
 func (a *App) APIHandler() func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return httpapi.NewLambdaHandler(httpapi.Deps{Config: a.Config, Logger: a.Logger, Integrations: a.Integrations, Sync: a.Sync,
-		Content: a.Content, Library: a.Store, Publishing: a.Publishing})
+		Content: a.Content, Library: a.Store, Publishing: a.Publishing, AI: a.AISettings, Models: a.Models})
 }
 
 // WebhookHandler is the webhook receiver's handler.

@@ -42,8 +42,14 @@ var Variables = []Variable{
 	{Name: "STRUCTURE_MAX_AGE", Default: "1h", Doc: "How old a site's stored structure and per-type counts may be before content_types reads them from WordPress again (Go duration)."},
 	{Name: "WORDPRESS_TIMEOUT", Default: "20s", Doc: "Timeout of one request to a WordPress site (Go duration); failed attempts are retried with backoff within the caller's own deadline."},
 	{Name: "SYNC_EVENT_RETENTION_DAYS", Default: "30", Doc: "How many days sync events (the sync history) are kept before DynamoDB's TTL removes them."},
-	{Name: "SITE_CONCURRENCY", Default: "4", Doc: "How many sync jobs may call one WordPress site at the same time, across all workers."},
+	{Name: "SITE_CONCURRENCY", Default: "4", Doc: "How many requests the sync workers together may have in flight to one WordPress site."},
 	{Name: "SYNC_RETRY_BASE_DELAY", Default: "5s", Doc: "Delay before a failed sync job's first retry (Go duration); it doubles per receive up to 15 minutes, with full jitter. WordPress's Retry-After overrides it."},
+	{Name: "MODEL_REGISTRY_CACHE_TTL", Default: "5m", Doc: "How long each function instance serves the AI model registry from memory before reading it from DynamoDB again (Go duration; 0 reads it on every use)."},
+	{Name: "AI_PROVIDER_TIMEOUT", Default: "5s", Doc: "Timeout of one AI provider connection test (Go duration); it must leave room within the API function's 10 s timeout."},
+	{Name: "OPENAI_BASE_URL", Default: "https://api.openai.com", Doc: "OpenAI API base URL (connection tests call <base>/v1/models)."},
+	{Name: "ANTHROPIC_BASE_URL", Default: "https://api.anthropic.com", Doc: "Anthropic API base URL (connection tests call <base>/v1/models)."},
+	{Name: "RUNWARE_BASE_URL", Default: "https://api.runware.ai", Doc: "Runware API base URL (connection tests POST the authentication task to <base>/v1)."},
+	{Name: "BRIA_BASE_URL", Default: "https://engine.prod.bria-api.com", Doc: "Bria API base URL (connection tests call <base>/v2/status/<id>)."},
 	{Name: "DEV_ALLOW_HTTP", Default: "false", Doc: "Development only: accept http:// site URLs."},
 	{Name: "DEV_ALLOW_LOOPBACK", Default: "false", Doc: "Development only: let the SSRF guard dial loopback addresses (a local WordPress)."},
 }
@@ -72,6 +78,12 @@ type Config struct {
 	RetryBaseDelay time.Duration
 	AllowHTTP      bool
 	AllowLoopback  bool
+	// ModelCacheTTL is how long the model registry is served from memory.
+	ModelCacheTTL time.Duration
+	// AIProviderTimeout bounds one provider connection test.
+	AIProviderTimeout time.Duration
+	// AI provider API base URLs (tests point them at local servers).
+	OpenAIBaseURL, AnthropicBaseURL, RunwareBaseURL, BriaBaseURL string
 }
 
 // Load reads and validates the configuration. getenv is os.Getenv in
@@ -157,6 +169,23 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.SiteConcurrency = conc
 	c.RetryBaseDelay = duration("SYNC_RETRY_BASE_DELAY", 0, 5*time.Minute)
+	c.ModelCacheTTL = duration("MODEL_REGISTRY_CACHE_TTL", 0, 24*time.Hour)
+	c.AIProviderTimeout = duration("AI_PROVIDER_TIMEOUT", 100*time.Millisecond, 60*time.Second)
+	providerURL := func(name string) string {
+		s := v(name)
+		u, err := url.Parse(s)
+		switch {
+		case err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil:
+			errs = append(errs, fmt.Errorf("%s must be a base URL such as https://api.example.com (no path), got %q", name, s))
+		case u.Scheme != "https" && !(u.Scheme == "http" && c.AllowHTTP):
+			errs = append(errs, fmt.Errorf("%s must use https (http only with DEV_ALLOW_HTTP=true), got %q", name, s))
+		}
+		return strings.TrimRight(s, "/")
+	}
+	c.OpenAIBaseURL = providerURL("OPENAI_BASE_URL")
+	c.AnthropicBaseURL = providerURL("ANTHROPIC_BASE_URL")
+	c.RunwareBaseURL = providerURL("RUNWARE_BASE_URL")
+	c.BriaBaseURL = providerURL("BRIA_BASE_URL")
 	body, err := strconv.ParseInt(v("API_MAX_BODY_BYTES"), 10, 64)
 	if err != nil || body < 1024 || body > 6<<20 {
 		// 6 MB is the Lambda synchronous invocation payload limit.

@@ -44,5 +44,15 @@ func (s *Server) routes() []route {
 		{Method: "PUT", Path: "/api/v1/sites/{site_id}/publishing_settings/", Auth: AccountMember, Handler: s.handleUpdatePublishingSettings},
 		{Method: "PATCH", Path: "/api/v1/sites/{site_id}/publishing_settings/", Auth: AccountMember, Handler: s.handleUpdatePublishingSettings},
 		{Method: "GET", Path: "/api/v1/sites/{site_id}/publishing_schedule/", Auth: AccountMember, Handler: s.handlePublishingSchedule},
+
+		{Method: "GET", Path: "/api/v1/ai/settings/", Auth: Admin, Handler: s.handleGetAISettings},
+		{Method: "PUT", Path: "/api/v1/ai/settings/", Auth: Admin, Handler: s.handleReplaceAISettings},
+		{Method: "PATCH", Path: "/api/v1/ai/settings/", Auth: Admin, Handler: s.handlePatchAISettings},
+		{Method: "POST", Path: "/api/v1/ai/providers/{provider}/test/", Auth: Admin, Handler: s.handleTestAIProvider},
+		{Method: "GET", Path: "/api/v1/ai/models/", Auth: AccountMember, Handler: s.handleListModels},
+		{Method: "GET", Path: "/api/v1/ai/models/{id}/", Auth: AccountMember, Handler: s.handleGetModel},
+		{Method: "PUT", Path: "/api/v1/ai/models/{id}/", Auth: Admin, Handler: s.handlePutModel},
+		{Method: "DELETE", Path: "/api/v1/ai/models/{id}/", Auth: Admin, Handler: s.handleDeactivateModel},
+		{Method: "POST", Path: "/api/v1/ai/models/{id}/cost/", Auth: AccountMember, Handler: s.handleModelCost},
 	}
 }

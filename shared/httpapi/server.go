@@ -27,6 +27,8 @@ type Deps struct {
 	Content      ContentService
 	Library      SiteLibrary
 	Publishing   PublishingService
+	AI           AISettingsService
+	Models       ModelRegistry
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
