@@ -3,6 +3,7 @@ package publishing_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -397,5 +398,120 @@ func TestAutoApprovalOfContentEnteringReview(t *testing.T) {
 	ps, _ := e.svc.Get(ctx, e.account, "s1")
 	if ps.ApprovedWaiting != 2 {
 		t.Fatalf("approved_waiting %d, want 2", ps.ApprovedWaiting)
+	}
+}
+
+// timedPushes records when each push was queued (the env's clock).
+type timedPushes struct {
+	mu    sync.Mutex
+	clock *fakeClock
+	at    map[string][]time.Time
+}
+
+func (p *timedPushes) EnqueuePush(_ context.Context, c store.Content, _ string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.at[c.ID] = append(p.at[c.ID], p.clock.Now())
+	return nil
+}
+
+// TestRandomSettingsNeverExceedLimits is the property test on the real
+// claim path: random settings in random zones, the publisher run at random
+// times (late by hours, doubled, concurrent) over three weeks; counted by
+// local day, ISO week and month, no site ever exceeds a limit and no item
+// is pushed twice.
+func TestRandomSettingsNeverExceedLimits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(62, 2037))
+	start := time.Date(2037, 2, 24, 0, 0, 0, 0, time.UTC) // across a month end and the US DST change (8 March)
+	e := newEnv(t, start)
+	rec := &timedPushes{clock: e.clock, at: map[string][]time.Time{}}
+	e.svc = publishing.New(publishing.Deps{Store: e.st, Push: rec, Now: e.clock.Now})
+	ctx := context.Background()
+	zones := []string{"America/New_York", "Europe/Berlin", "Asia/Kolkata", "Pacific/Auckland", "UTC"}
+	dayNames := []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+	type siteRules struct {
+		loc                    *time.Location
+		daily, weekly, monthly int
+		ids                    []string
+	}
+	sites := map[string]siteRules{}
+	for i := range 4 {
+		var days []string
+		for _, d := range dayNames {
+			if rng.IntN(3) > 0 {
+				days = append(days, d)
+			}
+		}
+		s1 := rng.IntN(12)
+		slots := []store.TimeSlot{{Start: fmt.Sprintf("%02d:00", s1), End: fmt.Sprintf("%02d:30", s1+1+rng.IntN(6))}}
+		if rng.IntN(2) == 0 {
+			s2 := 19 + rng.IntN(3)
+			slots = append(slots, store.TimeSlot{Start: fmt.Sprintf("%02d:15", s2), End: "23:45"})
+		}
+		daily := 1 + rng.IntN(4)
+		weekly := daily + rng.IntN(8)
+		monthly := weekly + rng.IntN(10)
+		zone := zones[rng.IntN(len(zones))]
+		id := fmt.Sprintf("p%d", i)
+		in := publishing.Input{AutoPublishEnabled: ptr(true), DailyPublishLimit: ptr(daily), WeeklyPublishLimit: ptr(weekly), MonthlyPublishLimit: ptr(monthly),
+			PublishDays: ptr(days), PublishTimeSlots: ptr(slots), Timezone: ptr(zone)}
+		loc, _ := time.LoadLocation(zone)
+		sites[id] = siteRules{loc: loc, daily: daily, weekly: weekly, monthly: monthly, ids: e.site(t, id, in, 30)}
+	}
+	now := start
+	for now.Before(start.Add(14 * 24 * time.Hour)) {
+		e.clock.Set(now)
+		runs := 1 + rng.IntN(3)/2*rng.IntN(3) // mostly one, sometimes two or three at once
+		var wg sync.WaitGroup
+		for range runs {
+			wg.Go(func() {
+				if _, err := e.svc.Publish(ctx, now); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		step := time.Duration(5+rng.IntN(40)) * time.Minute
+		if rng.IntN(15) == 0 {
+			step = time.Duration(2+rng.IntN(10)) * time.Hour // the schedule was down
+		}
+		now = now.Add(step)
+	}
+	total := 0
+	for id, s := range sites {
+		perDay, perWeek, perMonth := map[string]int{}, map[string]int{}, map[string]int{}
+		for _, cid := range s.ids {
+			times := rec.at[cid]
+			if len(times) > 1 {
+				t.Errorf("%s: content %s pushed %d times", id, cid, len(times))
+			}
+			for _, at := range times {
+				l := at.In(s.loc)
+				y, w := l.ISOWeek()
+				perDay[l.Format("2006-01-02")]++
+				perWeek[fmt.Sprintf("%d-W%02d", y, w)]++
+				perMonth[l.Format("2006-01")]++
+				total++
+			}
+		}
+		for k, n := range perDay {
+			if n > s.daily {
+				t.Errorf("%s: %d on %s, daily limit %d", id, n, k, s.daily)
+			}
+		}
+		for k, n := range perWeek {
+			if n > s.weekly {
+				t.Errorf("%s: %d in %s, weekly limit %d", id, n, k, s.weekly)
+			}
+		}
+		for k, n := range perMonth {
+			if n > s.monthly {
+				t.Errorf("%s: %d in %s, monthly limit %d", id, n, k, s.monthly)
+			}
+		}
+	}
+	t.Logf("%d publications over %d sites", total, len(sites))
+	if total < 20 {
+		t.Fatalf("only %d publications in two weeks over 4 sites: the test hardly exercised the limits", total)
 	}
 }
