@@ -39,7 +39,7 @@ SAM_BUILD_FLAGS ?=
 # Every bench-<name> target in this Makefile; `make bench` runs them all.
 BENCH_TARGETS := $(sort $(patsubst %:,%,$(shell grep -hoE '^bench-[A-Za-z0-9_-]+:' $(MAKEFILE_LIST))))
 
-.PHONY: help tools sam-cli build test e2e wordpress wordpress-stop lint fmt validate sam-build dev token bench $(BENCH_TARGETS) clean \
+.PHONY: help tools sam-cli build test fuzz e2e wordpress wordpress-stop lint fmt validate sam-build dev token bench $(BENCH_TARGETS) clean \
 	build-ApiFunction build-WebhookFunction build-SyncWorkerFunction build-PublisherFunction
 
 help: ## List the targets
@@ -96,6 +96,11 @@ wordpress-stop: ## Stop the loopback WordPress (PURGE=1 also deletes its data)
 e2e: wordpress ## Start WordPress (with E2E_BULK_POSTS bulk posts) and run the end-to-end tier against it
 	IGNY8_WP_STATE=$(WP_STATE) php infra/wordpress/bulk.php $(E2E_BULK_POSTS)
 	E2E_WP_ENV=$(WP_ENV_FILE) E2E_REQUIRED=1 $(GO) test -race -count=1 -v ./infra/e2e/...
+
+FUZZTIME ?= 10s
+
+fuzz: ## Fuzz the webhook request parser and signature verifier for FUZZTIME (default 10s)
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAndVerify$$' -fuzztime $(FUZZTIME) ./shared/webhook/
 
 fmt: ## Format the Go code in place
 	gofmt -w $$(find . -type f -name '*.go' -not -path './.*/*' -not -path '*/node_modules/*')
@@ -162,6 +167,9 @@ bench-sync: ## Sync benchmark on a fake WordPress (10,000 posts, 50 ms latency);
 
 bench-publisher: ## Publisher benchmark: one run over 1,000 sites × 100 approved items, 10% open windows (BENCH_PUBLISHER_FLAGS="-sites 100 -items 10" to shrink)
 	$(GO) test -run '^$$' -bench BenchmarkPublisherRun -benchtime 1x -timeout 30m ./infra/bench/publisher $(if $(BENCH_PUBLISHER_FLAGS),-args $(BENCH_PUBLISHER_FLAGS))
+
+bench-webhook: ## Webhook receiver benchmark: signed deliveries at 500/s for 30 s over 100 integrations through the local function URL [BENCH_WEBHOOK_FLAGS=…]
+	$(GO) run ./infra/bench/webhook $(BENCH_WEBHOOK_FLAGS)
 
 clean: ## Remove build outputs (bin/, .aws-sam/)
 	rm -rf $(BIN) .aws-sam

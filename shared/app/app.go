@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -34,6 +35,7 @@ import (
 	"github.com/igny8/integrations/shared/store"
 	"github.com/igny8/integrations/shared/syncworker"
 	"github.com/igny8/integrations/shared/webhook"
+	"github.com/igny8/integrations/shared/webhooksecret"
 	"github.com/igny8/integrations/shared/wordpress"
 )
 
@@ -50,6 +52,8 @@ type App struct {
 	Jobs    *jobs.Sender
 	// Integrations is the domain service behind the integration routes.
 	Integrations *integrations.Service
+	// WebhookSecrets holds each integration's webhook signing secret.
+	WebhookSecrets *webhooksecret.Store
 	// Sync is the sync engine: its runners serve the worker, its
 	// status and run starts serve the API.
 	Sync *contentsync.Engine
@@ -64,6 +68,8 @@ type App struct {
 	Models *airegistry.Registry
 	// AISettings holds the AI provider keys and default models.
 	AISettings *aisettings.Service
+	// webhookMetrics receives the receiver's EMF lines (nil locally).
+	webhookMetrics *metrics.Emitter
 	// wordpressTransport is shared by every WordPress client of this
 	// instance, so warm invocations reuse connections to the same site.
 	wordpressTransport http.RoundTripper
@@ -81,9 +87,13 @@ func New(cfg config.Config, clients awsclients.Clients, logger *slog.Logger) *Ap
 		Jobs:               jobs.NewSender(clients.SQS, cfg.SyncQueueURL),
 		wordpressTransport: ssrf.Policy{AllowLoopback: cfg.AllowLoopback}.Transport(10 * time.Second),
 	}
+	a.WebhookSecrets = webhooksecret.New(a.Secrets, nil)
 	a.Integrations = integrations.New(integrations.Deps{
 		Store:           a.Store,
 		Secrets:         a.Secrets,
+		WebhookSecrets:  a.WebhookSecrets,
+		WebhookEndpoint: WebhookEndpoint(cfg.WebhookPublicURL),
+		SecretGrace:     cfg.WebhookSecretGrace,
 		Connect:         a.ConnectWordPress,
 		AllowHTTP:       cfg.AllowHTTP,
 		StructureMaxAge: cfg.StructureMaxAge,
@@ -153,6 +163,7 @@ func FromEnvironment(ctx context.Context) (*App, error) {
 	// In Lambda, stdout is CloudWatch Logs, which turns EMF lines into
 	// metrics; the local stack and tests leave metrics off.
 	a.Sync.EmitMetrics(metrics.New(os.Stdout, MetricsNamespace))
+	a.webhookMetrics = metrics.New(os.Stdout, MetricsNamespace)
 	return a, nil
 }
 
@@ -174,9 +185,35 @@ func (a *App) APIHandler() func(context.Context, events.APIGatewayV2HTTPRequest)
 		Content: a.Content, Library: a.Store, Publishing: a.Publishing, AI: a.AISettings, Models: a.Models})
 }
 
+// WebhookEndpoint is the full delivery URL for a public base URL ("" for "").
+func WebhookEndpoint(base string) string {
+	if base == "" {
+		return ""
+	}
+	return strings.TrimRight(base, "/") + webhook.Path
+}
+
 // WebhookHandler is the webhook receiver's handler.
 func (a *App) WebhookHandler() func(context.Context, events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
-	return webhook.NewHandler(webhook.Deps{Logger: a.Logger})
+	return webhook.NewHandler(webhook.Deps{
+		Logger:       a.Logger,
+		Integrations: a.Store,
+		Keys:         a.WebhookSecrets,
+		Guard:        a.Store,
+		Jobs:         a.Jobs,
+		Rate:         WebhookRate(a.Config),
+		AllowHTTP:    a.Config.AllowHTTP,
+		// Most deliveries then cost no integration read.
+		IntegrationCacheTTL: webhook.DefaultIntegrationCacheTTL,
+		Metrics:             a.webhookMetrics,
+		Stage:               a.Config.Stage,
+	})
+}
+
+// WebhookRate is the receiver's per-integration window from the config:
+// BURST deliveries per BURST/RATE seconds.
+func WebhookRate(cfg config.Config) store.RateWindow {
+	return store.RateWindow{Limit: cfg.WebhookBurst, Length: time.Duration(cfg.WebhookBurst) * time.Second / time.Duration(cfg.WebhookRate)}
 }
 
 // SyncWorkerHandler is the sync worker's handler.

@@ -109,6 +109,9 @@ func (e *Engine) Runners() map[jobs.Type]syncworker.Runner {
 		TypeRun:      e.adapt(e.runJob),
 		TypePullPage: e.adapt(e.pullPageJob),
 		TypePush:     e.adapt(e.pushJob),
+		// Webhook deliveries (webhookjobs.go).
+		jobs.TypeWebhookPull:   e.adapt(e.webhookJob),
+		jobs.TypeWebhookDelete: e.adapt(e.webhookJob),
 	}
 }
 
@@ -169,7 +172,20 @@ type pagePayload struct {
 	RESTBase      string     `json:"rest_base"`
 	Page          int        `json:"page"`
 	ModifiedAfter *time.Time `json:"modified_after,omitempty"`
-	Taxonomies    []taxField `json:"taxonomies,omitempty"`
+	// DatedAfter asks for posts dated after it instead (the incremental
+	// run's second pass): a scheduled post that WordPress's cron
+	// published changed only its status, not its modified date.
+	DatedAfter *time.Time `json:"dated_after,omitempty"`
+	Taxonomies []taxField `json:"taxonomies,omitempty"`
+}
+
+// pass names the page's listing in job keys: the modified-after listing
+// and the dated-after one are different pages.
+func (p pagePayload) pass() string {
+	if p.DatedAfter != nil {
+		return p.ContentType + ":dated"
+	}
+	return p.ContentType
 }
 
 // taxField pairs a taxonomy slug with the REST field posts carry its terms in.

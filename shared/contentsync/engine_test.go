@@ -339,8 +339,9 @@ func TestIncrementalPullUpdatesOnlyWhatChanged(t *testing.T) {
 	if run.ItemsUpdated != 4 || run.ItemsCreated != 0 {
 		t.Fatalf("incremental after 3 edits and a trash: %+v", run)
 	}
-	if n := e.wp.RequestsMatching("GET", "/wp-json/wp/v2/posts"); n != 1 {
-		t.Fatalf("incremental pull read %d post pages, want 1", n)
+	// One page of posts modified since the cursor, one of posts dated since.
+	if n := e.wp.RequestsMatching("GET", "/wp-json/wp/v2/posts"); n != 2 {
+		t.Fatalf("incremental pull read %d post pages, want 2", n)
 	}
 	ids, _ := e.st.ContentIDsByWordPressID(context.Background(), "acct", e.in.ID, []int64{posts[0].ID, posts[3].ID})
 	edited, _ := e.st.GetContent(context.Background(), "acct", ids[posts[0].ID])
@@ -349,6 +350,36 @@ func TestIncrementalPullUpdatesOnlyWhatChanged(t *testing.T) {
 	// rendering must not be stored as the excerpt.
 	if !strings.HasSuffix(edited.Title, "(edited)") || trashed.Status != store.ContentTrashed || edited.Excerpt != "" {
 		t.Fatalf("edited %q (excerpt %q), trashed status %q", edited.Title, edited.Excerpt, trashed.Status)
+	}
+}
+
+func TestScheduledPostPublishedByCronIsPulled(t *testing.T) {
+	e := newSyncEnv(t)
+	now := time.Now()
+	e.wp.SetClock(func() time.Time { return now.Add(-2 * time.Hour) })
+	e.seed(5)
+	sched := e.wp.AddPost(fakewp.Post{Type: "post", Status: "future", Title: "Launch", Slug: "launch", DateGMT: now.Add(30 * time.Minute)})
+	e.wp.SetClock(func() time.Time { return now })
+	e.sync(contentsync.StartRequest{Mode: contentsync.ModeFull}, false)
+	ids, _ := e.st.ContentIDsByWordPressID(context.Background(), "acct", e.in.ID, []int64{sched.ID})
+	before, err := e.st.GetContent(context.Background(), "acct", ids[sched.ID])
+	if err != nil || before.WordPressStatus != "future" {
+		t.Fatalf("scheduled post after the full pull: %q, %v", before.WordPressStatus, err)
+	}
+
+	// An hour later WordPress's cron has published it: only post_status
+	// changes, modified_gmt does not move.
+	e.wp.SetClock(func() time.Time { return now.Add(time.Hour) })
+	if p, _ := e.wp.Post(sched.ID); p.Status != "publish" || !p.ModifiedGMT.Equal(sched.ModifiedGMT) {
+		t.Fatalf("fake cron: status %q, modified %v (was %v)", p.Status, p.ModifiedGMT, sched.ModifiedGMT)
+	}
+	run := e.sync(contentsync.StartRequest{}, false)
+	if run.ItemsUpdated != 1 || run.ItemsCreated != 0 || run.ItemsConflicted != 0 {
+		t.Fatalf("incremental after cron published the scheduled post: %+v", run)
+	}
+	after, _ := e.st.GetContent(context.Background(), "acct", ids[sched.ID])
+	if after.WordPressStatus != "publish" || after.Status != store.ContentPublished {
+		t.Fatalf("after the incremental pull: wordpress status %q, status %q", after.WordPressStatus, after.Status)
 	}
 }
 

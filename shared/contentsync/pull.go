@@ -103,24 +103,32 @@ func (e *Engine) runJob(ctx context.Context, job jobs.Envelope) error {
 			cont.Total = total.RunProgress
 			return e.continueRun(ctx, in, run, cont, fanOut)
 		}
+		passes := []pagePayload{page}
 		if run.Mode == ModeIncremental {
-			page.ModifiedAfter = e.modifiedAfter(in, state, page.ContentType)
-		}
-		res, err := e.pullPage(ctx, in, client, page)
-		if err != nil {
-			return e.failRun(ctx, run, err)
-		}
-		total.add(res.delta)
-		total.PagesTotal += int64(max(res.totalPages, 1))
-		total.PagesDone++ // page 1, pulled here
-		for n := 2; n <= res.totalPages; n++ {
-			next := page
-			next.Page = n
-			env, err := envelope(TypePullPage, in.AccountID, in.ID, pageJobKey(run.ID, page.ContentType, n), next)
-			if err != nil {
-				return err
+			if after := e.modifiedAfter(in, state, page.ContentType); after != nil {
+				passes[0].ModifiedAfter = after
+				dated := page
+				dated.DatedAfter = after
+				passes = append(passes, dated)
 			}
-			fanOut = append(fanOut, env)
+		}
+		for _, first := range passes {
+			res, err := e.pullPage(ctx, in, client, first)
+			if err != nil {
+				return e.failRun(ctx, run, err)
+			}
+			total.add(res.delta)
+			total.PagesTotal += int64(max(res.totalPages, 1))
+			total.PagesDone++ // page 1, pulled here
+			for n := 2; n <= res.totalPages; n++ {
+				next := first
+				next.Page = n
+				env, err := envelope(TypePullPage, in.AccountID, in.ID, pageJobKey(run.ID, first.pass(), n), next)
+				if err != nil {
+					return err
+				}
+				fanOut = append(fanOut, env)
+			}
 		}
 		cont.DoneTypes = append(cont.DoneTypes, page.ContentType)
 		worked = true
@@ -175,7 +183,7 @@ func (e *Engine) pullPageJob(ctx context.Context, job jobs.Envelope) error {
 	if err != nil {
 		return e.failPage(ctx, run, p, err)
 	}
-	return e.completeJob(ctx, in, run.ID, pageJobKey(run.ID, p.ContentType, p.Page), res.delta)
+	return e.completeJob(ctx, in, run.ID, pageJobKey(run.ID, p.pass(), p.Page), res.delta)
 }
 
 // failPage records a page that cannot be pulled. Temporary failures go back
@@ -188,7 +196,7 @@ func (e *Engine) failPage(ctx context.Context, run store.SyncRun, p pagePayload,
 	in := store.Integration{AccountID: run.AccountID, ID: run.IntegrationID}
 	e.event(ctx, in, store.SyncEvent{EventType: EventContentPull, Direction: DirectionWPToIGNY8, ContentType: p.ContentType,
 		Status: EventFailed, ErrorMessage: errorMessage(err), RunID: run.ID, Metadata: map[string]any{"page": p.Page}})
-	if cerr := e.completeJob(ctx, in, run.ID, pageJobKey(run.ID, p.ContentType, p.Page), progressDelta{RunProgress: store.RunProgress{ItemsFailed: perPage}}); cerr != nil {
+	if cerr := e.completeJob(ctx, in, run.ID, pageJobKey(run.ID, p.pass(), p.Page), progressDelta{RunProgress: store.RunProgress{ItemsFailed: perPage}}); cerr != nil {
 		return cerr
 	}
 	return fmt.Errorf("%w: %w", syncworker.ErrPermanent, err)
@@ -221,6 +229,9 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 	}
 	if p.ModifiedAfter != nil {
 		q.Set("modified_after", p.ModifiedAfter.UTC().Format("2006-01-02T15:04:05"))
+	}
+	if p.DatedAfter != nil {
+		q.Set("after", p.DatedAfter.UTC().Format("2006-01-02T15:04:05"))
 	}
 	var raw []json.RawMessage
 	resp, err := client.Do(ctx, wordpress.Request{Method: "GET", Path: "wp/v2/" + p.RESTBase, Query: withPage(q, p.Page), Out: &raw, CacheBust: true})
