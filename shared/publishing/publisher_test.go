@@ -34,6 +34,10 @@ func (p *pushes) EnqueuePush(_ context.Context, c store.Content, _ string) error
 	return nil
 }
 
+// EnqueuePull is the content service's other job (resolving a conflict in
+// WordPress's favour); the publisher never queues it.
+func (p *pushes) EnqueuePull(context.Context, store.Content) error { return nil }
+
 func (p *pushes) count() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
