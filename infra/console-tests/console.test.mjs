@@ -203,8 +203,17 @@ test('a conflict is listed with its resolution buttons, and keeping WordPress se
   assert.equal(await row.getByRole('link').getAttribute('href'), `${wp.url}/wp-admin/post.php?post=${conflictPostID}&action=edit`);
   await row.getByRole('button', { name: 'Keep WordPress' }).click();
   await page.locator('#status').getByText('Kept the WordPress version').waitFor();
-  const after = (await api('GET', `/api/v1/content/${item.id}/`)).body;
-  assert.notEqual(after.status, 'conflict', JSON.stringify(after));
+  await row.getByText('Resolved').waitFor();
+  assert.equal(await row.getByRole('button').count(), 0, 'a settled conflict offers no buttons');
+  // Keeping WordPress pulls the post at once: its title replaces IGNY8's edit.
+  let after;
+  for (const deadline = Date.now() + 30000; Date.now() < deadline;) {
+    after = (await api('GET', `/api/v1/content/${item.id}/`)).body;
+    if (after.title === 'Edited in WordPress') break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(after.title, 'Edited in WordPress', JSON.stringify(after));
+  assert.equal(after.status, 'published');
   await page.getByLabel('Show').selectOption('failed');
 });
 

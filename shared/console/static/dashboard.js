@@ -132,7 +132,7 @@ async function resolve(contentID, keep, btn) {
   btn.disabled = true;
   try {
     await api('POST', `/api/v1/content/${contentID}/resolve_conflict/`, { keep });
-    notice(status, 'ok', keep === 'igny8' ? 'Kept the IGNY8 version: it is being pushed to WordPress.' : 'Kept the WordPress version: the next pull takes it.');
+    notice(status, 'ok', keep === 'igny8' ? 'Kept the IGNY8 version: it is being pushed to WordPress.' : 'Kept the WordPress version: it is being pulled from WordPress.');
     loadLog();
   } catch (err) {
     notice(status, 'err', problemText(err));
@@ -151,12 +151,19 @@ async function loadLog() {
       box.replaceChildren(el('p', { class: 'meta' }, filter === 'conflict' ? 'No conflicts.' : 'No errors. Everything synced.'));
       return;
     }
+    // A conflict stays in the history after it is settled: offer the
+    // buttons only while its item is still in conflict.
+    const conflictIDs = [...new Set(items.filter((e) => e.event_type === 'conflict' && e.content_id).map((e) => e.content_id))];
+    const stillInConflict = new Set((await Promise.all(conflictIDs.map((id) => api('GET', `/api/v1/content/${id}/`).catch(() => null))))
+      .filter((c) => c && c.status === 'conflict').map((c) => c.id));
     box.replaceChildren(el('div', { class: 'table-wrap' }, el('table', { id: 'log-table' },
       el('caption', { class: 'visually-hidden' }, 'Failed sync events and conflicts, newest first'),
       el('thead', {}, el('tr', {}, ...['When', 'Event', 'Message', 'Item', 'Action'].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', {}, ...items.map((e) => {
         const actions = [];
-        if (e.event_type === 'conflict' && e.content_id) {
+        if (e.event_type === 'conflict' && e.content_id && !stillInConflict.has(e.content_id)) {
+          actions.push(el('span', { class: 'badge ok' }, 'Resolved'));
+        } else if (e.event_type === 'conflict' && e.content_id) {
           const a = el('button', { type: 'button' }, 'Keep IGNY8');
           const b = el('button', { type: 'button' }, 'Keep WordPress');
           a.addEventListener('click', () => resolve(e.content_id, 'igny8', a));
