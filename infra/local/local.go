@@ -569,6 +569,7 @@ func (st *Stack) Banner(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nIGNY8 Integrations local stack is ready\n\n")
 	fmt.Fprintf(&b, "  HTTP API       %s   (routes and JWT authorizer from template.yaml)\n", st.APIURL)
+	fmt.Fprintf(&b, "  Console        %s/console/   (signs in as dev-account, admin)\n", st.APIURL)
 	if st.WebhookURL != "" {
 		fmt.Fprintf(&b, "  Webhook URL    %s   (function URL, auth NONE)\n", st.WebhookURL)
 	}
