@@ -138,7 +138,7 @@ export async function copyText(text, statusRegion) {
   }
 }
 
-// signInForm renders the production sign-in: a token from the identity
+// renderSignIn renders the production sign-in: a token from the identity
 // provider (pasted, or arriving in the URL fragment after its redirect).
 export function renderSignIn(container, onDone) {
   const input = el('textarea', { id: 'token-input', rows: 3, autocomplete: 'off', spellcheck: 'false', required: true });
