@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -581,4 +583,113 @@ func TestConnectorPluginInstalledFromZip(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// envFileVar reads one variable of the E2E_WP_ENV file (start.sh's site).
+func envFileVar(t *testing.T, name string) string {
+	t.Helper()
+	path := os.Getenv("E2E_WP_ENV")
+	if path == "" {
+		if os.Getenv("E2E_REQUIRED") != "" {
+			t.Fatalf("E2E_REQUIRED is set but E2E_WP_ENV is not: this test needs %s from a site made by infra/wordpress/start.sh", name)
+		}
+		t.Skipf("needs E2E_WP_ENV (%s of a site made by infra/wordpress/start.sh)", name)
+	}
+	vars, err := readEnvFile(path)
+	if err != nil || vars[name] == "" {
+		t.Fatalf("E2E_WP_ENV %s: no %s (%v)", path, name, err)
+	}
+	return vars[name]
+}
+
+var noncePattern = regexp.MustCompile(`name="action" value="(igny8_connector_\w+)">\s*<input type="hidden" id="_wpnonce" name="_wpnonce" value="([0-9a-f]+)"`)
+
+// TestConnectorPluginSettingsPage is the manual fallback: an administrator
+// logged into wp-admin saves the three settings on Settings → IGNY8
+// Connector, sees the secret only as "set, ending in …" and disconnects.
+func TestConnectorPluginSettingsPage(t *testing.T) {
+	wp := wordpressSite(t)
+	password := envFileVar(t, "WP_ADMIN_PASSWORD")
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	base, _ := url.Parse(wp.URL)
+	jar.SetCookies(base, []*http.Cookie{{Name: "wordpress_test_cookie", Value: "WP Cookie check", Path: "/"}})
+	resp, err := browser.PostForm(wp.URL+"/wp-login.php", url.Values{"log": {wp.Username}, "pwd": {password}, "testcookie": {"1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	t.Cleanup(func() { wpCall(t, wp, "DELETE", "/wp-json/igny8/v1/config", nil, true) })
+
+	page := func() string {
+		t.Helper()
+		resp, err := browser.Get(wp.URL + "/wp-admin/options-general.php?page=igny8-connector")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !bytes.Contains(b, []byte("<h1>IGNY8 Connector</h1>")) {
+			t.Fatalf("settings page: %d (logged in?) %.300s", resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	nonces := func(html string) map[string]string {
+		out := map[string]string{}
+		for _, m := range noncePattern.FindAllStringSubmatch(html, -1) {
+			out[m[1]] = m[2]
+		}
+		return out
+	}
+	submit := func(action, nonce string, fields url.Values) (int, string) {
+		t.Helper()
+		form := url.Values{"action": {action}, "_wpnonce": {nonce}}
+		for k, v := range fields {
+			form[k] = v
+		}
+		resp, err := browser.PostForm(wp.URL+"/wp-admin/admin-post.php", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+
+	html := page()
+	if !strings.Contains(html, "Not configured: nothing is sent.") || nonces(html)["igny8_connector_save"] == "" {
+		t.Fatalf("unconfigured settings page: %s", html)
+	}
+	secret, _ := newWebhookSecret(t)
+	fields := url.Values{"endpoint": {"https://hooks.example.com/api/v1/integration/webhook/wordpress/"}, "integration_id": {"int-settings-page"}, "secret": {secret}}
+
+	if status, _ := submit("igny8_connector_save", "0badc0de00", fields); status != 403 {
+		t.Errorf("save with a wrong nonce: status %d, want 403", status)
+	}
+	bad := url.Values{"endpoint": {"ftp://example.com/"}, "integration_id": {"int-settings-page"}, "secret": {secret}}
+	if status, body := submit("igny8_connector_save", nonces(html)["igny8_connector_save"], bad); status != 200 || !strings.Contains(body, "The endpoint must be an http or https URL.") {
+		t.Errorf("save with an ftp endpoint: %d, no error shown: %.500s", status, body)
+	}
+	status, body := submit("igny8_connector_save", nonces(html)["igny8_connector_save"], fields)
+	if status != 200 || !strings.Contains(body, "Settings saved.") {
+		t.Fatalf("save: %d %.500s", status, body)
+	}
+	if !strings.Contains(body, "Set, ending in …"+secret[len(secret)-4:]) || strings.Contains(body, strings.TrimPrefix(secret, "whsec_")[:12]) {
+		t.Errorf("the page must show the secret's last four characters only")
+	}
+	cfg := wpJSON(t, wp, "GET", "/wp-json/igny8/v1/config", nil, 200)
+	if cfg["endpoint"] != fields.Get("endpoint") || cfg["integration_id"] != "int-settings-page" || cfg["secret_set"] != true {
+		t.Fatalf("config after saving the page: %v", cfg)
+	}
+
+	disconnect := nonces(body)["igny8_connector_disconnect"]
+	if disconnect == "" {
+		t.Fatal("no Disconnect button on a configured site")
+	}
+	if status, body := submit("igny8_connector_disconnect", disconnect, nil); status != 200 || !strings.Contains(body, "Disconnected") {
+		t.Fatalf("disconnect: %d %.500s", status, body)
+	}
+	if cfg := wpJSON(t, wp, "GET", "/wp-json/igny8/v1/config", nil, 200); cfg["secret_set"] != false || cfg["endpoint"] != "" {
+		t.Fatalf("config after disconnecting: %v", cfg)
+	}
 }
