@@ -298,6 +298,11 @@ func (st *Stack) loadConfig(tmpl *samtemplate.Template, r *samtemplate.Resolver,
 		"TABLE_NAME": table.Name, "SYNC_QUEUE_URL": queue.URL, "SYNC_DLQ_URL": dlq.URL,
 		"JWT_ACCOUNT_CLAIM": firstNonEmpty(claim, "custom:account_id"), "JWT_ADMIN_SCOPE": firstNonEmpty(scope, "igny8/admin"),
 	}
+	// The plugin delivers to the local function URL (when its port is
+	// fixed; tests that pick a free port pass WEBHOOK_PUBLIC_URL in Env).
+	if _, port, err := net.SplitHostPort(opts.WebhookAddr); err == nil && port != "0" {
+		local["WEBHOOK_PUBLIC_URL"] = "http://" + opts.WebhookAddr
+	}
 	for k, v := range local {
 		if v != "" {
 			env[k] = v

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -30,6 +31,7 @@ import (
 	"github.com/igny8/integrations/shared/store"
 	"github.com/igny8/integrations/shared/syncworker"
 	"github.com/igny8/integrations/shared/webhook"
+	"github.com/igny8/integrations/shared/webhooksecret"
 	"github.com/igny8/integrations/shared/wordpress"
 )
 
@@ -46,6 +48,8 @@ type App struct {
 	Jobs    *jobs.Sender
 	// Integrations is the domain service behind the integration routes.
 	Integrations *integrations.Service
+	// WebhookSecrets holds each integration's webhook signing secret.
+	WebhookSecrets *webhooksecret.Store
 	// Sync is the sync engine: its runners serve the worker, its
 	// status and run starts serve the API.
 	Sync *contentsync.Engine
@@ -66,9 +70,13 @@ func New(cfg config.Config, clients awsclients.Clients, logger *slog.Logger) *Ap
 		Jobs:               jobs.NewSender(clients.SQS, cfg.SyncQueueURL),
 		wordpressTransport: ssrf.Policy{AllowLoopback: cfg.AllowLoopback}.Transport(10 * time.Second),
 	}
+	a.WebhookSecrets = webhooksecret.New(a.Secrets, nil)
 	a.Integrations = integrations.New(integrations.Deps{
 		Store:           a.Store,
 		Secrets:         a.Secrets,
+		WebhookSecrets:  a.WebhookSecrets,
+		WebhookEndpoint: WebhookEndpoint(cfg.WebhookPublicURL),
+		SecretGrace:     cfg.WebhookSecretGrace,
 		Connect:         a.ConnectWordPress,
 		AllowHTTP:       cfg.AllowHTTP,
 		StructureMaxAge: cfg.StructureMaxAge,
@@ -143,9 +151,31 @@ func (a *App) APIHandler() func(context.Context, events.APIGatewayV2HTTPRequest)
 		Content: content.New(a.Store, a.Sync), Library: a.Store})
 }
 
+// WebhookEndpoint is the full delivery URL for a public base URL ("" for "").
+func WebhookEndpoint(base string) string {
+	if base == "" {
+		return ""
+	}
+	return strings.TrimRight(base, "/") + webhook.Path
+}
+
 // WebhookHandler is the webhook receiver's handler.
 func (a *App) WebhookHandler() func(context.Context, events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
-	return webhook.NewHandler(webhook.Deps{Logger: a.Logger})
+	return webhook.NewHandler(webhook.Deps{
+		Logger:       a.Logger,
+		Integrations: a.Store,
+		Keys:         a.WebhookSecrets,
+		Guard:        a.Store,
+		Jobs:         a.Jobs,
+		Rate:         WebhookRate(a.Config),
+		AllowHTTP:    a.Config.AllowHTTP,
+	})
+}
+
+// WebhookRate is the receiver's per-integration window from the config:
+// BURST deliveries per BURST/RATE seconds.
+func WebhookRate(cfg config.Config) store.RateWindow {
+	return store.RateWindow{Limit: cfg.WebhookBurst, Length: time.Duration(cfg.WebhookBurst) * time.Second / time.Duration(cfg.WebhookRate)}
 }
 
 // SyncWorkerHandler is the sync worker's handler.

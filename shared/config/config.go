@@ -44,6 +44,10 @@ var Variables = []Variable{
 	{Name: "SYNC_EVENT_RETENTION_DAYS", Default: "30", Doc: "How many days sync events (the sync history) are kept before DynamoDB's TTL removes them."},
 	{Name: "SITE_CONCURRENCY", Default: "4", Doc: "How many sync jobs may call one WordPress site at the same time, across all workers."},
 	{Name: "SYNC_RETRY_BASE_DELAY", Default: "5s", Doc: "Delay before a failed sync job's first retry (Go duration); it doubles per receive up to 15 minutes, with full jitter. WordPress's Retry-After overrides it."},
+	{Name: "WEBHOOK_PUBLIC_URL", Default: "", Doc: "Public base URL of the webhook function URL (https://<id>.lambda-url.<region>.on.aws/; the template sets it from the function URL). The service configures the WordPress plugin to deliver to this URL plus /api/v1/integration/webhook/wordpress/; empty turns the plugin's automatic configuration off."},
+	{Name: "WEBHOOK_RATE_PER_SECOND", Default: "10", Doc: "Webhook deliveries accepted per second per integration, on average; more get 429 with Retry-After."},
+	{Name: "WEBHOOK_RATE_BURST", Default: "20", Doc: "Webhook deliveries one integration may send in a burst (at least WEBHOOK_RATE_PER_SECOND): the limit counts BURST deliveries per window of BURST/RATE seconds."},
+	{Name: "WEBHOOK_SECRET_GRACE", Default: "24h", Doc: "How long the previous webhook secret stays valid after a rotation (Go duration, 0 to 720h)."},
 	{Name: "DEV_ALLOW_HTTP", Default: "false", Doc: "Development only: accept http:// site URLs."},
 	{Name: "DEV_ALLOW_LOOPBACK", Default: "false", Doc: "Development only: let the SSRF guard dial loopback addresses (a local WordPress)."},
 }
@@ -70,8 +74,14 @@ type Config struct {
 	SiteConcurrency int
 	// RetryBaseDelay is the sync worker's first backoff.
 	RetryBaseDelay time.Duration
-	AllowHTTP      bool
-	AllowLoopback  bool
+	// WebhookPublicURL is the webhook function URL's base ("" when unknown).
+	WebhookPublicURL string
+	// WebhookRate and WebhookBurst are the per-integration delivery limit.
+	WebhookRate, WebhookBurst int
+	// WebhookSecretGrace is how long a rotated-out webhook secret stays valid.
+	WebhookSecretGrace time.Duration
+	AllowHTTP          bool
+	AllowLoopback      bool
 }
 
 // Load reads and validates the configuration. getenv is os.Getenv in
@@ -157,6 +167,22 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.SiteConcurrency = conc
 	c.RetryBaseDelay = duration("SYNC_RETRY_BASE_DELAY", 0, 5*time.Minute)
+	c.WebhookPublicURL = strings.TrimRight(v("WEBHOOK_PUBLIC_URL"), "/")
+	if c.WebhookPublicURL != "" {
+		if u, err := url.Parse(c.WebhookPublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
+			errs = append(errs, fmt.Errorf("WEBHOOK_PUBLIC_URL must be an http(s) URL without a query, got %q", c.WebhookPublicURL))
+		}
+	}
+	rate, err := strconv.Atoi(v("WEBHOOK_RATE_PER_SECOND"))
+	if err != nil || rate < 1 || rate > 10000 {
+		errs = append(errs, fmt.Errorf("WEBHOOK_RATE_PER_SECOND must be a whole number from 1 to 10000, got %q", v("WEBHOOK_RATE_PER_SECOND")))
+	}
+	burst, err := strconv.Atoi(v("WEBHOOK_RATE_BURST"))
+	if err != nil || burst < rate || burst > 60*rate {
+		errs = append(errs, fmt.Errorf("WEBHOOK_RATE_BURST must be a whole number from WEBHOOK_RATE_PER_SECOND to 60 times it, got %q", v("WEBHOOK_RATE_BURST")))
+	}
+	c.WebhookRate, c.WebhookBurst = rate, burst
+	c.WebhookSecretGrace = duration("WEBHOOK_SECRET_GRACE", 0, 720*time.Hour)
 	body, err := strconv.ParseInt(v("API_MAX_BODY_BYTES"), 10, 64)
 	if err != nil || body < 1024 || body > 6<<20 {
 		// 6 MB is the Lambda synchronous invocation payload limit.

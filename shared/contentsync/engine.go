@@ -103,6 +103,9 @@ func (e *Engine) Runners() map[jobs.Type]syncworker.Runner {
 		TypeRun:      e.adapt(e.runJob),
 		TypePullPage: e.adapt(e.pullPageJob),
 		TypePush:     e.adapt(e.pushJob),
+		// Webhook deliveries (webhookjobs.go).
+		jobs.TypeWebhookPull:   e.adapt(e.webhookJob),
+		jobs.TypeWebhookDelete: e.adapt(e.webhookJob),
 	}
 }
 

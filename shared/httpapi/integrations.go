@@ -24,6 +24,7 @@ type IntegrationService interface {
 	TestCollection(ctx context.Context, accountID, id, collection string) (integrations.CollectionReport, error)
 	UpdateStructure(ctx context.Context, accountID, id string) (integrations.Structure, store.Integration, error)
 	ContentTypes(ctx context.Context, accountID, id string, refresh bool) (integrations.ContentTypes, error)
+	RotateWebhookSecret(ctx context.Context, accountID, id string) (integrations.SecretRotation, error)
 }
 
 var _ IntegrationService = (*integrations.Service)(nil)
@@ -146,11 +147,17 @@ func (r integrationRequest) present() map[string]bool {
 type integrationResponse struct {
 	integrationJSON
 	Connection *integrations.ConnectionReport `json:"connection,omitempty"`
+	// WebhookSecret is in the create response only: the one time the
+	// secret is shown (rotation shows the next one).
+	WebhookSecret string `json:"webhook_secret,omitempty"`
 }
 
 func writeIntegration(w http.ResponseWriter, status int, res integrations.Result) error {
 	setETag(w, res.Integration.Version)
-	return encode(w, status, integrationResponse{integrationJSON: presentIntegration(res.Integration), Connection: res.Connection})
+	if res.WebhookSecret != "" {
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	return encode(w, status, integrationResponse{integrationJSON: presentIntegration(res.Integration), Connection: res.Connection, WebhookSecret: res.WebhookSecret})
 }
 
 // handleListIntegrations lists the caller's integrations, one DynamoDB
@@ -287,6 +294,17 @@ func (s *Server) handleTestConnection(w http.ResponseWriter, r *http.Request) er
 	}
 	setETag(w, in.Version)
 	return encode(w, http.StatusOK, testConnectionResponse{IntegrationID: in.ID, ConnectionStatus: in.ConnectionStatus, Version: in.Version, ConnectionReport: report})
+}
+
+// handleRotateWebhookSecret replaces the webhook secret and shows the new
+// one, once; the old one stays valid for WEBHOOK_SECRET_GRACE.
+func (s *Server) handleRotateWebhookSecret(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.deps.Integrations.RotateWebhookSecret(r.Context(), account(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return encode(w, http.StatusOK, out)
 }
 
 type collectionRequest struct {

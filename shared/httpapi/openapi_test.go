@@ -225,6 +225,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"ContentTypes", integrations.ContentTypes{}, false},
 		{"ContentType", integrations.ContentType{}, false},
 		{"CollectionReport", integrations.CollectionReport{}, false},
+		{"PluginReport", integrations.PluginReport{}, false},
+		{"SecretRotation", integrations.SecretRotation{}, false},
 		{"Problem", apperr.Problem{}, false},
 		{"RunView", contentsync.RunView{}, false},
 		{"SyncStatus", contentsync.Status{}, false},

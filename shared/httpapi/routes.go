@@ -20,6 +20,7 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/api/v1/integration/{id}/test_collection_connection/", Auth: AccountMember, Handler: s.handleTestCollection},
 		{Method: "POST", Path: "/api/v1/integration/{id}/update_structure/", Auth: AccountMember, Handler: s.handleUpdateStructure},
 		{Method: "GET", Path: "/api/v1/integration/{id}/content_types/", Auth: AccountMember, Handler: s.handleContentTypes},
+		{Method: "POST", Path: "/api/v1/integration/{id}/webhook_secret/", Auth: AccountMember, Handler: s.handleRotateWebhookSecret},
 
 		{Method: "POST", Path: "/api/v1/integration/{id}/sync/", Auth: AccountMember, Handler: s.handleStartSync},
 		{Method: "GET", Path: "/api/v1/integration/{id}/sync_status/", Auth: AccountMember, Handler: s.handleSyncStatus},

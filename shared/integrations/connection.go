@@ -26,6 +26,9 @@ type ConnectionReport struct {
 	// uploading the featured image, creating categories.
 	Capabilities map[string]bool `json:"capabilities,omitempty"`
 	Error        *Diagnosis      `json:"error,omitempty"`
+	// Plugin is set when the connection works: whether the site has the
+	// IGNY8 companion plugin and whether the service configured it.
+	Plugin *PluginReport `json:"plugin,omitempty"`
 }
 
 // UserInfo is the WordPress user the credentials belong to.
@@ -87,7 +90,9 @@ func (s *Service) TestConnection(ctx context.Context, accountID, id string) (Con
 	creds, err := s.creds.Get(ctx, in)
 	var report ConnectionReport
 	if err == nil {
-		report, err = s.test(ctx, in, creds)
+		if report, err = s.test(ctx, in, creds); err == nil {
+			s.pluginStep(ctx, in, creds, &report, "")
+		}
 	} else if d, ok := diagnose(err); ok {
 		report, err = ConnectionReport{Status: StatusError, CheckedAt: s.deps.Now().UTC(), Error: d}, nil
 	}
@@ -144,11 +149,12 @@ func (s *Service) site(in store.Integration, creds Credentials) (Site, error) {
 
 // testAndDescribe is the connect flow after a create or a change of URL or
 // credentials: the connection test, then (when connected) the structure.
-func (s *Service) testAndDescribe(ctx context.Context, in store.Integration, creds Credentials) (Result, error) {
+func (s *Service) testAndDescribe(ctx context.Context, in store.Integration, creds Credentials, secret string) (Result, error) {
 	report, err := s.test(ctx, in, creds)
 	if err != nil {
 		return Result{Integration: in}, err
 	}
+	s.pluginStep(ctx, in, creds, &report, secret)
 	var st *Structure
 	if report.Status == StatusConnected {
 		site, err := s.site(in, creds)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/igny8/integrations/shared/sitecreds"
 	"github.com/igny8/integrations/shared/siteurl"
 	"github.com/igny8/integrations/shared/store"
+	"github.com/igny8/integrations/shared/webhooksecret"
 )
 
 // Field limits. WordPress user logins are at most 60 characters;
@@ -72,6 +74,8 @@ type UpdateInput struct {
 type Result struct {
 	Integration store.Integration
 	Connection  *ConnectionReport
+	// WebhookSecret is set by Create only: the one time the secret is shown.
+	WebhookSecret string
 }
 
 // Create validates and normalises the input, stores the credentials in
@@ -117,6 +121,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Result, error) {
 		CredentialsSecret: sitecreds.SecretName(id),
 		Username:          creds.Username,
 		PasswordLast4:     last4(creds.ApplicationPassword),
+		WebhookSecretName: webhooksecret.SecretName(id),
 	}
 	ctx = s.log(ctx, it)
 	// The secret first: if storing the integration then fails, what is left
@@ -125,15 +130,27 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Result, error) {
 	if err := s.creds.Put(ctx, it, creds); err != nil {
 		return Result{}, err
 	}
-	created, err := s.deps.Store.CreateIntegration(ctx, it)
+	secret, err := s.createWebhookSecret(ctx, it)
+	if err == nil {
+		it.Config = withWebhookInfo(it.Config, WebhookInfo{SecretSet: true, SecretRotatedAt: s.deps.Now().UTC()})
+	}
+	var created store.Integration
+	if err == nil {
+		created, err = s.deps.Store.CreateIntegration(ctx, it)
+		err = storeError(err)
+	}
 	if err != nil {
-		if derr := s.creds.Delete(ctx, it.CredentialsSecret); derr != nil {
-			s.deps.Logger.WarnContext(ctx, "could not remove the credentials of an integration that was not created", logging.Err(derr))
+		for _, name := range []string{it.CredentialsSecret, it.WebhookSecretName} {
+			if derr := s.creds.Delete(ctx, name); derr != nil {
+				s.deps.Logger.WarnContext(ctx, "could not remove a secret of an integration that was not created", logging.Err(derr))
+			}
 		}
-		return Result{}, storeError(err)
+		return Result{}, err
 	}
 	s.deps.Logger.InfoContext(ctx, "integration created", logging.String("site_url", u))
-	return s.testAndDescribe(ctx, created, creds)
+	res, err := s.testAndDescribe(ctx, created, creds, secret)
+	res.WebhookSecret = secret
+	return res, err
 }
 
 // Update applies a PUT or PATCH. Changing the URL or the credentials tests
@@ -215,7 +232,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (Result, error) {
 			return s.recordFailure(ctx, saved, err)
 		}
 	}
-	return s.testAndDescribe(ctx, saved, creds)
+	return s.testAndDescribe(ctx, saved, creds, "")
 }
 
 // Delete removes the integration and its secrets. The credentials go first
@@ -326,7 +343,7 @@ func validateCredentials(c Credentials, needPassword bool) (Credentials, error) 
 func validateConfig(in map[string]any) (map[string]any, error) {
 	cfg := make(map[string]any, len(in))
 	for k, v := range in {
-		if k != ConfigConnection && k != ConfigStructure {
+		if !slices.Contains(managedKeys, k) {
 			cfg[k] = v
 		}
 	}
@@ -345,11 +362,11 @@ func validateConfig(in map[string]any) (map[string]any, error) {
 
 // mergeManaged keeps the service-owned keys of old in the caller's new config.
 func mergeManaged(next, old map[string]any) map[string]any {
-	out := make(map[string]any, len(next)+2)
+	out := make(map[string]any, len(next)+len(managedKeys))
 	for k, v := range next {
 		out[k] = v
 	}
-	for _, k := range []string{ConfigConnection, ConfigStructure} {
+	for _, k := range managedKeys {
 		if v, ok := old[k]; ok {
 			out[k] = v
 		}
@@ -396,4 +413,13 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// withWebhookInfo returns cfg with config_json.webhook set to w.
+func withWebhookInfo(cfg map[string]any, w WebhookInfo) map[string]any {
+	in := store.Integration{Config: cfg}
+	if err := setConfig(&in, ConfigWebhook, w); err != nil {
+		return cfg
+	}
+	return in.Config
 }

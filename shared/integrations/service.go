@@ -4,10 +4,11 @@
 // reading the site's structure. The API calls it; it calls the store, the
 // secrets store and the WordPress client, and nothing else.
 //
-// Two keys of an integration's config_json belong to the service and are
+// Three keys of an integration's config_json belong to the service and are
 // read-only for callers (ignored when sent): "connection" (the last
-// connection test) and "structure" (the site's post types, taxonomies and
-// counts).
+// connection test, with what it found out about the companion plugin),
+// "structure" (the site's post types, taxonomies and counts) and "webhook"
+// (when the webhook secret last changed; never the secret).
 package integrations
 
 import (
@@ -21,6 +22,7 @@ import (
 	"github.com/igny8/integrations/shared/logging"
 	"github.com/igny8/integrations/shared/sitecreds"
 	"github.com/igny8/integrations/shared/store"
+	"github.com/igny8/integrations/shared/webhooksecret"
 	"github.com/igny8/integrations/shared/wordpress"
 )
 
@@ -30,6 +32,7 @@ type Site interface {
 	Types(ctx context.Context) ([]wordpress.PostType, error)
 	Taxonomies(ctx context.Context) ([]wordpress.Taxonomy, error)
 	CollectionTotal(ctx context.Context, restBase string) (int, error)
+	ConfigurePlugin(ctx context.Context, cfg wordpress.PluginConfig) (wordpress.PluginState, error)
 }
 
 // Connector opens a client for a site URL with credentials. Production
@@ -44,6 +47,13 @@ type Deps struct {
 	Store   store.IntegrationStore
 	Secrets Secrets
 	Connect Connector
+	// WebhookSecrets keeps each integration's webhook signing secret.
+	WebhookSecrets WebhookSecrets
+	// WebhookEndpoint is the full delivery URL sent to the plugin ("":
+	// unknown, the plugin is not configured automatically).
+	WebhookEndpoint string
+	// SecretGrace is how long a rotated-out webhook secret stays valid.
+	SecretGrace time.Duration
 	// AllowHTTP accepts http:// site URLs (development only).
 	AllowHTTP bool
 	// StructureMaxAge is how old the stored structure and counts may be
@@ -70,6 +80,11 @@ func New(d Deps) *Service {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.WebhookSecrets == nil {
+		if ws, ok := d.Secrets.(webhooksecret.Secrets); ok {
+			d.WebhookSecrets = webhooksecret.New(ws, d.Now)
+		}
 	}
 	return &Service{deps: d, creds: sitecreds.New(d.Secrets)}
 }

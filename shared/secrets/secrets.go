@@ -92,6 +92,31 @@ func (s *Store) Get(ctx context.Context, name string) (string, error) {
 	return v, nil
 }
 
+// GetVersion is Get with the cache entry tied to version, a caller-chosen
+// tag of the state the value belongs to (the webhook receiver passes the
+// integration's version). A new version misses the cache and reads Secrets
+// Manager again, so a rotation that bumped the version is seen at once by
+// every warm instance instead of after the TTL.
+func (s *Store) GetVersion(ctx context.Context, name, version string) (string, error) {
+	if err := s.checkName(name); err != nil {
+		return "", err
+	}
+	key := name + "\x00" + version
+	if v, ok := s.fromCache(key); ok {
+		return v, nil
+	}
+	out, err := s.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.FullName(name))})
+	if err != nil {
+		if isNotFound(err) {
+			return "", fmt.Errorf("get secret %s: %w", name, ErrNotFound)
+		}
+		return "", fmt.Errorf("get secret %s: %w", name, err)
+	}
+	v := aws.ToString(out.SecretString)
+	s.remember(key, v)
+	return v, nil
+}
+
 // Put stores value as the secret's new current version, creating the secret
 // on first use. Rotation is a Put: the previous value stays readable in
 // Secrets Manager as AWSPREVIOUS, and this instance's cache sees the new one

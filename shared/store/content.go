@@ -22,7 +22,9 @@ const (
 	ContentApproved  = "approved"
 	ContentPublished = "published"
 	ContentTrashed   = "trashed"
-	ContentConflict  = "conflict"
+	// ContentDeleted is content whose WordPress post was deleted for good.
+	ContentDeleted  = "deleted"
+	ContentConflict = "conflict"
 )
 
 // Field limits of content metadata (the body is limited only by the 400 KB
@@ -185,7 +187,7 @@ type contentLookupItem struct {
 
 func contentStatusValid(s string) bool {
 	switch s {
-	case ContentDraft, ContentReview, ContentApproved, ContentPublished, ContentTrashed, ContentConflict:
+	case ContentDraft, ContentReview, ContentApproved, ContentPublished, ContentTrashed, ContentDeleted, ContentConflict:
 		return true
 	}
 	return false
