@@ -317,6 +317,25 @@ func TestConnectorPluginConfigRoute(t *testing.T) {
 		t.Errorf("another integration without a secret: %d %s", status, b)
 	}
 
+	// An endpoint that refuses connections: the delivery waits for a retry.
+	// Connecting to another integration drops it (it was meant for the
+	// previous one).
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	configurePlugin(t, wp, dead.URL+"/hook", "int-unreachable", secret)
+	draft := wpJSON(t, wp, "POST", "/wp-json/wp/v2/posts", map[string]any{"title": "Unreachable endpoint", "status": "draft"}, 201)
+	t.Cleanup(func() { wpCall(t, wp, "DELETE", fmt.Sprintf("/wp-json/wp/v2/posts/%v?force=true", draft["id"]), nil, true) })
+	status := wpJSON(t, wp, "GET", "/wp-json/igny8/v1/config", nil, 200)["delivery_status"].(map[string]any)
+	failure, _ := status["last_failure"].(map[string]any)
+	if status["pending"] != 1.0 || failure["outcome"] != "retrying" || failure["http_status"] != 0.0 || failure["error"] == "" {
+		t.Errorf("after a refused connection: %v", status)
+	}
+	otherSecret, _ := newWebhookSecret(t)
+	moved := configurePlugin(t, wp, good["endpoint"], "int-moved", otherSecret)
+	if moved["delivery_status"].(map[string]any)["pending"] != 0.0 {
+		t.Errorf("connecting to another integration kept the previous one's retries: %v", moved["delivery_status"])
+	}
+
 	gone := wpJSON(t, wp, "DELETE", "/wp-json/igny8/v1/config", nil, 200)
 	if gone["endpoint"] != "" || gone["integration_id"] != "" || gone["secret_set"] != false {
 		t.Errorf("after disconnect: %v", gone)

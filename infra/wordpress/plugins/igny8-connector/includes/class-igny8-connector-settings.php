@@ -117,13 +117,17 @@ class Igny8_Connector_Settings
         return new WP_Error('igny8_invalid_' . $param, $message, array('status' => 400, 'param' => $param));
     }
 
-    /** Stores validated settings; a new integration starts with a clean status. */
+    /**
+     * Stores validated settings. A new integration starts clean: no status,
+     * and no retries of deliveries meant for the previous one.
+     */
     public static function save($settings)
     {
         $current = self::get();
         update_option(self::OPTION, $settings, true);
         if ($current['integration_id'] !== $settings['integration_id']) {
             delete_option(self::STATUS_OPTION);
+            Igny8_Connector_Sender::unschedule_all();
         }
     }
 
