@@ -324,7 +324,9 @@ func TestConnectorPluginConfigRoute(t *testing.T) {
 	dead.Close()
 	configurePlugin(t, wp, dead.URL+"/hook", "int-unreachable", secret)
 	draft := wpJSON(t, wp, "POST", "/wp-json/wp/v2/posts", map[string]any{"title": "Unreachable endpoint", "status": "draft"}, 201)
-	t.Cleanup(func() { wpCall(t, wp, "DELETE", fmt.Sprintf("/wp-json/wp/v2/posts/%v?force=true", draft["id"]), nil, true) })
+	t.Cleanup(func() {
+		wpCall(t, wp, "DELETE", fmt.Sprintf("/wp-json/wp/v2/posts/%v?force=true", draft["id"]), nil, true)
+	})
 	status := wpJSON(t, wp, "GET", "/wp-json/igny8/v1/config", nil, 200)["delivery_status"].(map[string]any)
 	failure, _ := status["last_failure"].(map[string]any)
 	if status["pending"] != 1.0 || failure["outcome"] != "retrying" || failure["http_status"] != 0.0 || failure["error"] == "" {
