@@ -301,7 +301,16 @@ foreach ($outcomes as $case) {
     check($delay >= $after && $delay <= $after + (int) ($after / 10) + 1, "answer $name: retry after about {$after}s", "after {$delay}s");
 }
 
+/** Starts a new simulated request: not paused by an earlier failure. */
+function unpause()
+{
+    $paused = new ReflectionProperty('Igny8_Connector_Sender', 'paused_until');
+    $paused->setAccessible(true);
+    $paused->setValue(null, 0);
+}
+
 // A retry is signed afresh: new timestamp, same id, attempt in the body.
+unpause();
 $answers = array();
 $sent = array();
 $d = delivery_for(9999, 2);
@@ -324,6 +333,7 @@ Igny8_Connector_Sender::run_scheduled(array('webhook_id' => 'x', 'attempt' => 1,
 same(count($sent), 0, 'malformed scheduled delivery: ignored');
 
 // An unreachable endpoint costs one timeout per request, not one per post.
+unpause();
 $answers = array(new WP_Error('http_request_failed', 'cURL error 28: timed out'));
 $sent = array();
 $scheduled = array();
@@ -332,6 +342,27 @@ same(count($sent), 1, 'unreachable endpoint: one request per batch');
 same(array_map(function ($e) {
     return $e->args[0]['attempt'];
 }, $scheduled), array(2, 1, 1), 'unreachable endpoint: the failed one retried, the rest deferred as first attempts');
+
+// A 429 pauses the rest of the request for its Retry-After: no more
+// requests, the others wait in WP-Cron with their attempt count unchanged.
+unpause();
+$answers = array(array('code' => 202), array('code' => 429, 'headers' => array('retry-after' => '30')));
+$sent = array();
+$scheduled = array();
+$before = time();
+Igny8_Connector_Sender::send_batch(array(delivery_for(1), delivery_for(2), delivery_for(3), delivery_for(4)));
+same(count($sent), 2, '429 in a batch: the rest are not sent');
+same(array_map(function ($e) {
+    return $e->args[0]['attempt'];
+}, $scheduled), array(2, 1, 1), '429 in a batch: the refused one retried, the rest deferred as first attempts');
+check($scheduled && min(array_map(function ($e) {
+    return $e->timestamp;
+}, $scheduled)) >= $before + 30, '429 in a batch: nothing before Retry-After');
+$sent = array();
+$scheduled = array();
+Igny8_Connector_Sender::run_scheduled(delivery_for(5, 3));
+same(array(count($sent), $scheduled ? $scheduled[0]->args[0]['attempt'] : 0), array(0, 3), 'a due retry while paused: deferred, same attempt');
+unpause();
 
 // The retry queue is bounded.
 add_filter('pre_option_cron', function () {

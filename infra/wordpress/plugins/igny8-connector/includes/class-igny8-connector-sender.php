@@ -45,6 +45,16 @@ class Igny8_Connector_Sender
     /** Seconds to wait for IGNY8's answer (it answers within milliseconds). */
     const TIMEOUT = 5;
 
+    /**
+     * Unix time until which this PHP request sends nothing more: set when an
+     * attempt fails in a retryable way (IGNY8 is down, overloaded or asks to
+     * slow down), so the request's other deliveries wait in WP-Cron instead
+     * of each paying a timeout or another 429. They keep their attempt count.
+     *
+     * @var int
+     */
+    private static $paused_until = 0;
+
     public static function register()
     {
         add_action(self::CRON_HOOK, array(__CLASS__, 'run_scheduled'), 10, 1);
@@ -63,9 +73,8 @@ class Igny8_Connector_Sender
 
     /**
      * Sends this request's deliveries, after the response has gone out where
-     * the server allows it (PHP-FPM, LiteSpeed), so editors never wait. If
-     * the endpoint cannot be reached, the rest are not tried one by one
-     * (each would wait for the timeout): they go to WP-Cron.
+     * the server allows it (PHP-FPM, LiteSpeed), so editors never wait. Once
+     * one fails in a retryable way the rest go to WP-Cron (see $paused_until).
      *
      * @param array[] $deliveries From new_delivery().
      */
@@ -80,16 +89,22 @@ class Igny8_Connector_Sender
             litespeed_finish_request();
         }
         ignore_user_abort(true);
-        $unreachable = false;
         foreach ($deliveries as $delivery) {
-            if ($unreachable) {
-                self::schedule($delivery, self::RETRY_DELAYS[0]);
-                continue;
-            }
-            if (self::attempt($delivery) === 'network_error') {
-                $unreachable = true;
-            }
+            self::send_or_defer($delivery);
         }
+    }
+
+    /** Sends now, or, while this request is paused, schedules for later. */
+    private static function send_or_defer($delivery)
+    {
+        $wait = self::$paused_until - time();
+        if (self::$paused_until > 0 && $wait > 0) {
+            if (!self::schedule($delivery, $wait)) {
+                self::record_dropped($delivery);
+            }
+            return 'deferred';
+        }
+        return self::attempt($delivery);
     }
 
     /** WP-Cron callback: one scheduled (re)try. */
@@ -100,7 +115,7 @@ class Igny8_Connector_Sender
             || !is_array($delivery['payload'])) {
             return;
         }
-        self::attempt($delivery);
+        self::send_or_defer($delivery);
     }
 
     /**
@@ -165,6 +180,7 @@ class Igny8_Connector_Sender
 
         $record['outcome'] = $result === 'network_error' ? 'retrying' : $result;
         if ($result === 'network_error' || $result === 'retrying') {
+            self::$paused_until = $timestamp + max(self::RETRY_DELAYS[0], min($retry_after, self::MAX_RETRY_AFTER));
             if ($attempt > count(self::RETRY_DELAYS)) {
                 $record['outcome'] = 'gave_up';
                 $result = 'gave_up';
@@ -179,6 +195,22 @@ class Igny8_Connector_Sender
         }
         Igny8_Connector_Settings::record_attempt($record);
         return $result;
+    }
+
+    /** Records a delivery dropped because the retry queue is full. */
+    private static function record_dropped($delivery)
+    {
+        $payload = $delivery['payload'];
+        Igny8_Connector_Settings::record_attempt(array(
+            'at' => time(),
+            'webhook_id' => $delivery['webhook_id'],
+            'action' => isset($payload['action']) ? (string) $payload['action'] : '',
+            'post_id' => isset($payload['post_id']) ? (int) $payload['post_id'] : 0,
+            'attempt' => max(1, (int) $delivery['attempt']),
+            'http_status' => 0,
+            'error' => 'retry queue full: delivery dropped',
+            'outcome' => 'dropped',
+        ));
     }
 
     /** The JSON body of one attempt: the payload plus delivery metadata. */
