@@ -413,10 +413,16 @@ func TestConnectorPluginDeliveries(t *testing.T) {
 		t.Error("two deliveries share a webhook-id")
 	}
 
-	// An autosave of a published post is a revision: nothing is sent.
+	// Autosaves send nothing: of a published post WordPress stores a
+	// revision; of the author's own draft it updates the draft itself, under
+	// DOING_AUTOSAVE.
 	n = rcv.count()
 	wpJSON(t, wp, "POST", fmt.Sprintf("/wp-json/wp/v2/posts/%d/autosaves", otherID), map[string]any{"title": "Autosaved", "content": "draft text"}, 200)
+	wpJSON(t, wp, "POST", fmt.Sprintf("/wp-json/wp/v2/posts/%d/autosaves", id), map[string]any{"title": "Autosaved draft", "content": "draft text"}, 200)
 	rcv.since(t, n, 0)
+	if draft := wpJSON(t, wp, "GET", fmt.Sprintf("/wp-json/wp/v2/posts/%d?context=edit", id), nil, 200); draft["title"].(map[string]any)["raw"] != "Autosaved draft" {
+		t.Fatalf("the draft's autosave did not update the draft itself (the case this checks): title %v", draft["title"])
+	}
 
 	// 503: retried by WP-Cron with the same webhook-id, new timestamp and
 	// signature, attempt 2. (DISABLE_WP_CRON: the test runs wp-cron.php.)
