@@ -39,7 +39,7 @@ SAM_BUILD_FLAGS ?=
 # Every bench-<name> target in this Makefile; `make bench` runs them all.
 BENCH_TARGETS := $(sort $(patsubst %:,%,$(shell grep -hoE '^bench-[A-Za-z0-9_-]+:' $(MAKEFILE_LIST))))
 
-.PHONY: help tools sam-cli build test e2e wordpress wordpress-stop plugin php-lint lint fmt validate sam-build dev token bench $(BENCH_TARGETS) clean \
+.PHONY: help tools sam-cli build test fuzz e2e wordpress wordpress-stop plugin php-lint lint fmt validate sam-build dev token bench $(BENCH_TARGETS) clean \
 	build-ApiFunction build-WebhookFunction build-SyncWorkerFunction build-PublisherFunction
 
 help: ## List the targets
@@ -119,6 +119,11 @@ php-lint: ## php -l on every PHP file in the repository
 	echo "php -l: $$n files, $$failed with errors"; \
 	[ $$n -gt 0 ] && [ $$failed -eq 0 ]
 
+FUZZTIME ?= 10s
+
+fuzz: ## Fuzz the webhook request parser and signature verifier for FUZZTIME (default 10s)
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAndVerify$$' -fuzztime $(FUZZTIME) ./shared/webhook/
+
 fmt: ## Format the Go code in place
 	gofmt -w $$(find . -type f -name '*.go' -not -path './.*/*' -not -path '*/node_modules/*')
 
@@ -181,6 +186,9 @@ bench-coldstart: $(RIE) ## Cold-start INIT and binary size per function vs a bar
 
 bench-sync: ## Sync benchmark on a fake WordPress (10,000 posts, 50 ms latency); BENCH_SYNC_FLAGS="-real-wp-env .local/wordpress/env" adds the real one
 	$(GO) run ./infra/bench/sync $(BENCH_SYNC_FLAGS)
+
+bench-webhook: ## Webhook receiver benchmark: signed deliveries at 500/s for 30 s over 100 integrations through the local function URL [BENCH_WEBHOOK_FLAGS=…]
+	$(GO) run ./infra/bench/webhook $(BENCH_WEBHOOK_FLAGS)
 
 clean: ## Remove build outputs (bin/, .aws-sam/, dist/)
 	rm -rf $(BIN) .aws-sam dist

@@ -76,6 +76,9 @@ func newAPIEnv(t *testing.T) *apiEnv {
 		Secrets:   secrets.New(clients.SecretsManager, cfg.SecretPrefix, cfg.SecretsCacheTTL),
 		AllowHTTP: true,
 		Logger:    logger,
+		// What the local stack sends the plugin.
+		WebhookEndpoint: "http://127.0.0.1:3001/api/v1/integration/webhook/wordpress/",
+		SecretGrace:     time.Hour,
 		Connect: func(siteURL string, creds wordpress.Credentials) (integrations.Site, error) {
 			return wordpress.New(siteURL, creds, wordpress.Options{Policy: policy, Sleep: noSleep})
 		},

@@ -83,6 +83,9 @@ type Site struct {
 	futures    map[int64]bool
 	creates    map[string]int
 
+	// The IGNY8 companion plugin (plugin.go).
+	plugin *pluginState
+
 	// Faults (faults.go).
 	latency   time.Duration
 	faults    []*Fault
@@ -298,6 +301,8 @@ func (s *Site) handle(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, postTypes())
 	case route == "/wp/v2/taxonomies":
 		writeJSON(w, http.StatusOK, taxonomies())
+	case route == "/igny8/v1/config":
+		s.servePluginConfig(w, req)
 	default:
 		if s.serveContent(w, req) {
 			return
@@ -394,7 +399,7 @@ func (s *Site) index(w http.ResponseWriter, mode Mode) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"name": "Fake Blog", "description": "Just another WordPress site",
 		"url": s.URL, "home": s.URL, "gmt_offset": offset, "timezone_string": tz,
-		"namespaces":     []string{"oembed/1.0", "wp/v2", "wp-site-health/v1"},
+		"namespaces":     s.namespaces(),
 		"authentication": auth,
 		"routes":         map[string]any{"/wp/v2/posts": map[string]any{"namespace": "wp/v2"}},
 	})
