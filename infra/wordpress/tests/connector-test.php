@@ -399,5 +399,32 @@ if ($tag) {
 }
 same(count(Igny8_Connector_Events::queued()), 0, 'cleanup: nothing queued');
 
+// --- uninstall: WordPress's own uninstall_plugin() runs uninstall.php --------
+// The site's real options and cron events are saved first and put back.
+
+remove_all_filters('pre_option_' . Igny8_Connector_Settings::OPTION);
+remove_all_filters('pre_option_' . Igny8_Connector_Settings::STATUS_OPTION);
+remove_all_filters('pre_update_option_' . Igny8_Connector_Settings::STATUS_OPTION);
+remove_all_filters('pre_schedule_event');
+$saved = array();
+foreach (array(Igny8_Connector_Settings::OPTION, Igny8_Connector_Settings::STATUS_OPTION, 'cron') as $option) {
+    $saved[$option] = get_option($option, null);
+}
+update_option(Igny8_Connector_Settings::OPTION, array('endpoint' => T_ENDPOINT, 'integration_id' => $integration, 'secret' => T_SECRET));
+update_option(Igny8_Connector_Settings::STATUS_OPTION, array('last_success_at' => time()));
+wp_schedule_single_event(time() + 3600, Igny8_Connector_Sender::CRON_HOOK, array(delivery_for(1)));
+$before_uninstall = Igny8_Connector_Sender::pending_count();
+require_once ABSPATH . 'wp-admin/includes/plugin.php';
+uninstall_plugin('igny8-connector/igny8-connector.php');
+same(array(get_option(Igny8_Connector_Settings::OPTION, 'gone'), get_option(Igny8_Connector_Settings::STATUS_OPTION, 'gone')), array('gone', 'gone'), 'uninstall: the options are removed');
+same(array($before_uninstall >= 1, Igny8_Connector_Sender::pending_count()), array(true, 0), 'uninstall: pending retries are removed');
+foreach ($saved as $option => $value) {
+    if ($value === null) {
+        delete_option($option);
+    } else {
+        update_option($option, $value);
+    }
+}
+
 echo $failures ? "connector-test.php: $failures FAILED\n" : "connector-test.php: all passed\n";
 exit($failures ? 1 : 0);
