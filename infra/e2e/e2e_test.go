@@ -94,29 +94,26 @@ type env struct {
 	logs  *syncBuffer
 }
 
-// start runs a local stack against the WordPress under test; tweaks adjust
-// its options (a test that needs the webhook URL known fixes its port).
-func start(t *testing.T, tweaks ...func(*local.Options)) *env {
+func start(t *testing.T) *env {
 	t.Helper()
 	wp := wordpressSite(t)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	opts := local.Options{
+	st, err := local.Start(ctx, local.Options{
 		APIAddr: "127.0.0.1:0", WebhookAddr: "127.0.0.1:0", SigningKeyPath: "-",
 		NamePrefix:   fmt.Sprintf("e2e%d-", time.Now().UnixNano()%1e9),
 		SecretPrefix: fmt.Sprintf("igny8/e2e/%d/", time.Now().UnixNano()),
 		Logger:       logger, AppLogger: logger,
-	}
-	for _, tweak := range tweaks {
-		tweak(&opts)
-	}
-	st, err := local.Start(ctx, opts)
+	})
 	if err != nil {
 		t.Fatalf("start local stack: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
+	// Connecting configures the companion plugin to deliver to this stack;
+	// once the stack is gone, the site must not keep trying.
+	t.Cleanup(func() { disconnectPlugin(t, wp) })
 	return &env{wp: wp, stack: st, logs: logs}
 }
 

@@ -59,6 +59,15 @@ func wpCall(t *testing.T, wp site, method, path string, body any, auth bool) (in
 	return resp.StatusCode, resp.Header, b
 }
 
+// disconnectPlugin stops the companion plugin's deliveries (DELETE
+// igny8/v1/config; a 404 means the site has no plugin, which is fine).
+func disconnectPlugin(t *testing.T, wp site) {
+	t.Helper()
+	if status, _, b := wpCall(t, wp, "DELETE", "/wp-json/igny8/v1/config", nil, true); status != 200 && status != 404 {
+		t.Errorf("disconnect the plugin: %d %s", status, b)
+	}
+}
+
 // wpJSON is wpCall for requests that must succeed, decoding the answer.
 func wpJSON(t *testing.T, wp site, method, path string, body any, want int) map[string]any {
 	t.Helper()
@@ -238,6 +247,7 @@ func termID(t *testing.T, wp site, taxonomy, slug string) float64 {
 
 func TestConnectorPluginConfigRoute(t *testing.T) {
 	wp := wordpressSite(t)
+	disconnectPlugin(t, wp) // start from an unconfigured plugin
 	_, _, index := wpCall(t, wp, "GET", "/wp-json/", nil, false)
 	var idx struct {
 		Namespaces []string `json:"namespaces"`

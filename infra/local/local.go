@@ -221,14 +221,26 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 
+	// The function URL's listener opens first, so the configuration can
+	// name its address (WEBHOOK_PUBLIC_URL) even on a random port.
+	var webhookLn net.Listener
+	if slices.ContainsFunc(fns, func(f samtemplate.Function) bool { return f.FunctionURL != nil }) {
+		if webhookLn, err = listen(ctx, opts.WebhookAddr); err != nil {
+			return nil, err
+		}
+		st.WebhookURL = "http://" + webhookLn.Addr().String()
+	}
 	cfg, err := st.loadConfig(tmpl, resolver, fns, opts)
 	if err != nil {
+		if webhookLn != nil {
+			webhookLn.Close()
+		}
 		return nil, err
 	}
 	st.Config = cfg
 	a := app.New(cfg, st.Clients, appLogger)
 
-	if err := st.startHTTP(ctx, tmpl, resolver, fns, res, a, opts); err != nil {
+	if err := st.startHTTP(ctx, tmpl, resolver, fns, res, a, opts, webhookLn); err != nil {
 		return nil, err
 	}
 	if err := st.prepareEventSources(fns, res, a, opts); err != nil {
@@ -298,11 +310,8 @@ func (st *Stack) loadConfig(tmpl *samtemplate.Template, r *samtemplate.Resolver,
 		"TABLE_NAME": table.Name, "SYNC_QUEUE_URL": queue.URL, "SYNC_DLQ_URL": dlq.URL,
 		"JWT_ACCOUNT_CLAIM": firstNonEmpty(claim, "custom:account_id"), "JWT_ADMIN_SCOPE": firstNonEmpty(scope, "igny8/admin"),
 	}
-	// The plugin delivers to the local function URL (when its port is
-	// fixed; tests that pick a free port pass WEBHOOK_PUBLIC_URL in Env).
-	if _, port, err := net.SplitHostPort(opts.WebhookAddr); err == nil && port != "0" {
-		local["WEBHOOK_PUBLIC_URL"] = "http://" + opts.WebhookAddr
-	}
+	// The plugin delivers to the local function URL.
+	local["WEBHOOK_PUBLIC_URL"] = st.WebhookURL
 	for k, v := range local {
 		if v != "" {
 			env[k] = v
@@ -320,7 +329,7 @@ func (st *Stack) loadConfig(tmpl *samtemplate.Template, r *samtemplate.Resolver,
 
 // startHTTP builds the routes and the authorizer and starts the API and
 // function URL servers.
-func (st *Stack) startHTTP(ctx context.Context, tmpl *samtemplate.Template, r *samtemplate.Resolver, fns []samtemplate.Function, res *resources, a *app.App, opts Options) error {
+func (st *Stack) startHTTP(ctx context.Context, tmpl *samtemplate.Template, r *samtemplate.Resolver, fns []samtemplate.Function, res *resources, a *app.App, opts Options, webhookLn net.Listener) error {
 	apis, err := tmpl.HTTPAPIs(r)
 	if err != nil {
 		return err
@@ -365,6 +374,9 @@ func (st *Stack) startHTTP(ctx context.Context, tmpl *samtemplate.Template, r *s
 
 	apiLn, err := listen(ctx, opts.APIAddr)
 	if err != nil {
+		if webhookLn != nil {
+			webhookLn.Close()
+		}
 		return err
 	}
 	st.APIURL = "http://" + apiLn.Addr().String()
@@ -394,22 +406,20 @@ func (st *Stack) startHTTP(ctx context.Context, tmpl *samtemplate.Template, r *s
 	}
 	st.serve(apiLn, &apiGateway{router: router, signer: st.Signer, handler: apiHandler, fns: res.fns, inv: st.inv, logger: st.logger})
 
+	served := false
 	for _, f := range fns {
 		if f.FunctionURL == nil {
 			continue
 		}
-		if st.WebhookURL != "" {
+		if served {
 			st.logger.Warn("more than one function URL in the template; serving only the first", slog.String("function", f.LogicalID))
 			continue
 		}
+		served = true
 		if !strings.EqualFold(f.FunctionURL.AuthType, "NONE") {
 			st.logger.Warn("function URL AuthType is not NONE; the local stack does not check IAM signatures", slog.String("function", f.LogicalID))
 		}
-		ln, err := listen(ctx, opts.WebhookAddr)
-		if err != nil {
-			return err
-		}
-		st.WebhookURL = "http://" + ln.Addr().String()
+		ln := webhookLn
 		h := a.WebhookHandler()
 		if opts.WrapWebhook != nil {
 			h = opts.WrapWebhook(h)

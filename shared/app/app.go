@@ -169,6 +169,8 @@ func (a *App) WebhookHandler() func(context.Context, events.LambdaFunctionURLReq
 		Jobs:         a.Jobs,
 		Rate:         WebhookRate(a.Config),
 		AllowHTTP:    a.Config.AllowHTTP,
+		// Most deliveries then cost no integration read.
+		IntegrationCacheTTL: webhook.DefaultIntegrationCacheTTL,
 	})
 }
 

@@ -16,9 +16,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -88,6 +90,15 @@ func baseConfig(opts Options) (aws.Config, error) {
 	}
 	cfg := aws.Config{HTTPClient: opts.HTTPClient}
 	if opts.Endpoint != "" || opts.DynamoDBEndpoint != "" {
+		if cfg.HTTPClient == nil {
+			// One local process stands in for many Lambda instances, so it
+			// keeps many connections to the emulator open: the SDK's
+			// default of 10 idle connections per host would dial and close
+			// one per request under load.
+			cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+				t.MaxIdleConns, t.MaxIdleConnsPerHost = 512, 512
+			})
+		}
 		cfg.Region = "us-east-1"
 		cfg.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
 		return cfg, nil

@@ -116,8 +116,18 @@ func (e *Engine) webhookJob(ctx context.Context, job jobs.Envelope) error {
 	}
 	terms := termRefs(post, taxes, termIDs)
 	imageID := images[post.FeaturedMedia]
+	hash := postHash(post, terms, imageID)
+	if cur != nil && cur.WPModifiedGMT.Equal(post.ModifiedGMT.Time) && cur.SyncedHash != hash {
+		// Saved again within the second of the stored state (modified_gmt
+		// has one-second resolution): the delivery says the post changed,
+		// and the fingerprint agrees, so it is a change a page pull could
+		// not see.
+		seen := *cur
+		seen.WPModifiedGMT = time.Time{}
+		cur = &seen
+	}
 	var d progressDelta
-	evt, err := e.storePost(ctx, in, contentType, cur, post, terms, imageID, postHash(post, terms, imageID), conflictPolicy(in), &d)
+	evt, err := e.storePost(ctx, in, contentType, cur, post, terms, imageID, hash, conflictPolicy(in), &d)
 	if err != nil {
 		return err
 	}

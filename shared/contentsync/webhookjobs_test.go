@@ -99,6 +99,15 @@ func TestWebhookJobsFollowThePostThroughItsLife(t *testing.T) {
 		t.Fatalf("an update delivery made %d WordPress requests, want 3: %v", n, e.wp.RequestLog())
 	}
 
+	// Saved again within the same second (modified_gmt unchanged): the
+	// delivery still brings the change.
+	e.wp.EditPost(post.ID, func(p *fakewp.Post) { p.Content = "<p>Same second</p>" })
+	e.deliver("msg_2s", "post_updated", post.ID, "post", "posts")
+	e.drain(false)
+	if c, _ = e.contentOf(post.ID); c.Body != "<p>Same second</p>" {
+		t.Fatalf("body = %q after an edit within the same second", c.Body)
+	}
+
 	// An older state than the stored one (a stale cache answering) does
 	// not overwrite newer content.
 	e.wp.EditPost(post.ID, func(p *fakewp.Post) { p.Title = "Stale"; p.ModifiedGMT = clock.Add(-time.Hour) })
@@ -127,7 +136,7 @@ func TestWebhookJobsFollowThePostThroughItsLife(t *testing.T) {
 	if c, _ = e.contentOf(post.ID); c.Status != store.ContentDeleted {
 		t.Fatalf("status = %s after deleting, want deleted", c.Status)
 	}
-	if got := e.webhookEvents(); fmt.Sprint(got) != "[created updated stale trashed deleted]" {
+	if got := e.webhookEvents(); fmt.Sprint(got) != "[created updated updated stale trashed deleted]" {
 		t.Fatalf("webhook events = %v", got)
 	}
 }

@@ -68,8 +68,9 @@ type IntegrationStore interface {
 var _ IntegrationStore = (*Store)(nil)
 
 const (
-	entityIntegration = "integration"
-	entityGuard       = "guard"
+	entityIntegration   = "integration"
+	entityGuard         = "guard"
+	entityIntegrationID = "integration_id"
 	// lockRetries bounds re-reads when the caller asked for "any version"
 	// and a concurrent writer moved the version between our read and write.
 	lockRetries = 3
@@ -102,6 +103,14 @@ type integrationItem struct {
 	CreatedAt         string
 	UpdatedAt         string
 	Version           int64
+}
+
+// integrationIDItem is an integration's ID lookup item.
+type integrationIDItem struct {
+	PK, SK        string
+	Entity        string
+	AccountID     string
+	IntegrationID string
 }
 
 // guardItem is a uniqueness guard: its key is the constrained value.
@@ -336,7 +345,17 @@ func (s *Store) CreateIntegration(ctx context.Context, in Integration) (Integrat
 	if err != nil {
 		return Integration{}, fmt.Errorf("create integration: %w", err)
 	}
-	if err := s.transact(ctx, "create integration", append([]txOp{put}, guards...)); err != nil {
+	idKey := IntegrationIDKey(in.ID)
+	idItem, err := attributevalue.MarshalMap(integrationIDItem{PK: idKey.PK, SK: idKey.SK, Entity: entityIntegrationID, AccountID: in.AccountID, IntegrationID: in.ID})
+	if err != nil {
+		return Integration{}, fmt.Errorf("create integration: marshal id lookup: %w", err)
+	}
+	idPut, err := s.txPut(entityIntegrationID, idItem, notExists(),
+		&ConflictError{Reason: ConflictExists, Detail: fmt.Sprintf("integration %s already exists", in.ID)})
+	if err != nil {
+		return Integration{}, fmt.Errorf("create integration: %w", err)
+	}
+	if err := s.transact(ctx, "create integration", append([]txOp{put, idPut}, guards...)); err != nil {
 		return Integration{}, err
 	}
 	return in, nil
@@ -359,16 +378,37 @@ func (s *Store) GetIntegration(ctx context.Context, accountID, id string) (Integ
 }
 
 // GetIntegrationByID finds an integration from its ID alone, for the webhook
-// receiver (a delivery names only the integration). It reads GSI1, which is
-// eventually consistent: an integration created a moment ago may not be
-// visible yet.
+// receiver (a delivery names only the integration): the ID lookup item names
+// the account, then the integration is read — two strongly consistent
+// GetItems. An integration created before lookup items existed is found
+// through GSI1 (one eventually consistent Query).
 func (s *Store) GetIntegrationByID(ctx context.Context, id string) (Integration, error) {
 	if id == "" {
 		return Integration{}, fmt.Errorf("get integration by id: %w", ErrNotFound)
 	}
+	item, err := s.getItem(ctx, IntegrationIDKey(id))
+	if err != nil {
+		return Integration{}, fmt.Errorf("get integration by id %s: %w", id, err)
+	}
+	if item != nil {
+		var ref integrationIDItem
+		if err := attributevalue.UnmarshalMap(item, &ref); err != nil {
+			return Integration{}, fmt.Errorf("unmarshal integration id lookup: %w", err)
+		}
+		return s.GetIntegration(ctx, ref.AccountID, id)
+	}
+	return s.integrationByIndex(ctx, id)
+}
+
+// integrationByIndex finds an integration through GSI1.
+func (s *Store) integrationByIndex(ctx context.Context, id string) (Integration, error) {
 	ix := IntegrationByIDIndex(id)
+	// The partition key alone: INT#<id> holds only the integration's item.
+	// (A bare "#0 = :0" also lets the embedded emulator go straight to the
+	// partition; it scans every item for the parenthesised two-key form,
+	// which made the webhook receiver's lookups slow down as the table grew.)
 	expr, err := expression.NewBuilder().WithKeyCondition(
-		expression.Key(AttrGSI1PK).Equal(expression.Value(ix.PK)).And(expression.Key(AttrGSI1SK).Equal(expression.Value(ix.SK))),
+		expression.Key(AttrGSI1PK).Equal(expression.Value(ix.PK)),
 	).Build()
 	if err != nil {
 		return Integration{}, fmt.Errorf("build integration by id query: %w", err)
@@ -512,7 +552,13 @@ func (s *Store) deleteIntegrationOnce(ctx context.Context, accountID, id string,
 	if err != nil {
 		return fmt.Errorf("delete integration: %w", err)
 	}
-	ops := []txOp{del}
+	// The ID lookup item goes too (unconditionally: integrations created
+	// before it existed have none).
+	idDel, err := s.txDelete(entityIntegrationID, IntegrationIDKey(id), nil, nil)
+	if err != nil {
+		return fmt.Errorf("delete integration: %w", err)
+	}
+	ops := []txOp{del, idDel}
 	for _, g := range []Key{
 		IntegrationSitePlatformGuardKey(accountID, old.SiteID, old.Platform),
 		IntegrationURLGuardKey(accountID, old.ExternalSiteURL),

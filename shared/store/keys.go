@@ -135,6 +135,14 @@ func IntegrationByIDIndex(id string) IndexKey {
 	return IndexKey{Index: IndexGSI1, PK: k("INT", esc(id)), SK: "INT"}
 }
 
+// IntegrationIDKey is the integration's ID lookup item, outside any
+// account partition (the ID is a random UUIDv7): it names the account, so
+// the webhook receiver finds an integration from its ID with two strongly
+// consistent GetItems — no GSI lag right after the integration is created,
+// when the plugin's first deliveries arrive. Integrations created before
+// the item existed are found through IntegrationByIDIndex.
+func IntegrationIDKey(id string) Key { return Key{PK: k("INTID", esc(id)), SK: "INTID"} }
+
 // IntegrationBySiteIndex is GSI2 on the integration item: an account's
 // integrations ordered by site, platform, ID (filter by site, or by site and
 // platform, with begins_with).

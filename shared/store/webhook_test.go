@@ -6,6 +6,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 func TestWebhookRateWindowHoldsAcrossConcurrentReceivers(t *testing.T) {
@@ -64,5 +67,31 @@ func TestWebhookDeliveryClaimIsOnceUntilReleasedOrExpired(t *testing.T) {
 	// That claim has expired (TTL not yet run): the ID is free again.
 	if ok, _ := e.s.ClaimWebhookDelivery(ctx, "acct", "int-1", "msg_1", time.Hour); !ok {
 		t.Fatal("an expired claim still blocks the ID")
+	}
+}
+
+func TestIntegrationByIDWithoutItsLookupItemFallsBackToTheIndex(t *testing.T) {
+	skipWithoutTransactions(t)
+	e := newEnv(t)
+	ctx := context.Background()
+	in := e.seed(integ("acct", "s", "wordpress", url(1)))
+	got, err := e.s.GetIntegrationByID(ctx, in.ID)
+	if err != nil || got.AccountID != "acct" {
+		t.Fatalf("by id: %+v %v", got, err)
+	}
+	// An integration created before lookup items existed.
+	if _, err := e.s.ddb.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(e.s.table), Key: keyAV(IntegrationIDKey(in.ID))}); err != nil {
+		t.Fatal(err)
+	}
+	e.calls.Reset()
+	if got, err = e.s.GetIntegrationByID(ctx, in.ID); err != nil || got.ID != in.ID {
+		t.Fatalf("by id without the lookup item: %+v %v", got, err)
+	}
+	if e.calls.Count("Query") != 1 {
+		t.Fatalf("calls %v, want the GSI query", e.calls.Snapshot())
+	}
+	// And it can still be deleted.
+	if err := e.s.DeleteIntegration(ctx, "acct", in.ID, 0); err != nil {
+		t.Fatal(err)
 	}
 }

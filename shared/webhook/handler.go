@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -81,7 +82,10 @@ type Deps struct {
 	// AllowHTTP accepts http:// site URLs (development), as the
 	// integrations service does when it normalises them.
 	AllowHTTP bool
-	Now       func() time.Time
+	// IntegrationCacheTTL is how long a found integration is reused (0:
+	// read it for every delivery). See DefaultIntegrationCacheTTL.
+	IntegrationCacheTTL time.Duration
+	Now                 func() time.Time
 }
 
 // Response bodies.
@@ -102,7 +106,7 @@ func NewHandler(d Deps) Handler {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &receiver{d: d}
+	r := &receiver{d: d, cache: newIntegrationCache(d.IntegrationCacheTTL)}
 	return func(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
 		resp, err := r.receive(ctx, req)
 		if err != nil {
@@ -119,7 +123,10 @@ func NewHandler(d Deps) Handler {
 	}
 }
 
-type receiver struct{ d Deps }
+type receiver struct {
+	d     Deps
+	cache *integrationCache
+}
 
 // errUnsigned is the one answer for an unknown integration, an integration
 // without a secret and a bad signature.
@@ -154,15 +161,20 @@ func (r *receiver) receive(ctx context.Context, req events.LambdaFunctionURLRequ
 	if err := signed.CheckTimestamp(now); err != nil {
 		return events.LambdaFunctionURLResponse{}, apperr.Wrap(err, apperr.Unauthorized, "The webhook-timestamp is more than 5 minutes from the receiver's clock; check the site's clock")
 	}
-	in, err := r.d.Integrations.GetIntegrationByID(ctx, d.IntegrationID)
-	if errors.Is(err, store.ErrNotFound) {
-		return events.LambdaFunctionURLResponse{}, errUnsigned
-	}
+	in, cached, err := r.integration(ctx, d.IntegrationID, now, false)
 	if err != nil {
-		return events.LambdaFunctionURLResponse{}, fmt.Errorf("find integration: %w", err)
+		return events.LambdaFunctionURLResponse{}, err
 	}
 	ctx = logging.With(ctx, logging.IntegrationID(in.ID), logging.AccountID(in.AccountID))
-	if err := r.verify(ctx, in, signed, body, now); err != nil {
+	err = r.verify(ctx, in, signed, body, now)
+	if errors.Is(err, ErrSignature) && cached {
+		// The cached integration may predate a secret rotation: check
+		// against a fresh read before refusing.
+		if in, _, err = r.integration(ctx, d.IntegrationID, now, true); err == nil {
+			err = r.verify(ctx, in, signed, body, now)
+		}
+	}
+	if err != nil {
 		return events.LambdaFunctionURLResponse{}, err
 	}
 	// Proven: the delivery comes from whoever holds the secret.
@@ -173,18 +185,33 @@ func (r *receiver) receive(ctx context.Context, req events.LambdaFunctionURLRequ
 	if !in.IsActive {
 		return events.LambdaFunctionURLResponse{}, withStatus(apperr.New(CodeInactive, "The integration is not active; deliveries are refused until it is activated"), http.StatusForbidden)
 	}
-	ok, wait, err := r.d.Guard.TakeWebhookToken(ctx, in.AccountID, in.ID, r.d.Rate, now)
-	if err != nil {
-		return events.LambdaFunctionURLResponse{}, fmt.Errorf("rate limit: %w", err)
-	}
-	if !ok {
+	// The rate window and the de-duplication claim are independent
+	// conditional writes: made together, a delivery waits for one round
+	// trip instead of two. The answer keeps the checks' order: over the
+	// limit is 429 even for a replay, and a claim made for a delivery that
+	// is then refused is released, so its retry is accepted.
+	var (
+		ok, fresh         bool
+		wait              time.Duration
+		rateErr, claimErr error
+		wg                sync.WaitGroup
+	)
+	wg.Go(func() { ok, wait, rateErr = r.d.Guard.TakeWebhookToken(ctx, in.AccountID, in.ID, r.d.Rate, now) })
+	fresh, claimErr = r.d.Guard.ClaimWebhookDelivery(ctx, in.AccountID, in.ID, signed.ID, DedupRetention)
+	wg.Wait()
+	if rateErr != nil || claimErr != nil || !ok {
+		if claimErr == nil && fresh {
+			r.release(ctx, in, signed.ID)
+		}
+		switch {
+		case rateErr != nil:
+			return events.LambdaFunctionURLResponse{}, fmt.Errorf("rate limit: %w", rateErr)
+		case claimErr != nil:
+			return events.LambdaFunctionURLResponse{}, fmt.Errorf("de-duplicate: %w", claimErr)
+		}
 		e := apperr.New(apperr.RateLimited, "Too many deliveries for this integration; retry after the Retry-After delay")
 		e.Details = map[string]any{"retry_after_seconds": retryAfter(wait)}
 		return events.LambdaFunctionURLResponse{}, e
-	}
-	fresh, err := r.d.Guard.ClaimWebhookDelivery(ctx, in.AccountID, in.ID, signed.ID, DedupRetention)
-	if err != nil {
-		return events.LambdaFunctionURLResponse{}, fmt.Errorf("de-duplicate: %w", err)
 	}
 	if !fresh {
 		r.d.Logger.InfoContext(ctx, "webhook delivery is a replay", logging.String("delivery_id", signed.ID))
@@ -196,14 +223,40 @@ func (r *receiver) receive(ctx context.Context, req events.LambdaFunctionURLRequ
 	}
 	if err != nil {
 		// Forget the ID so the plugin's retry (it retries 5xx) is accepted.
-		if rerr := r.d.Guard.ReleaseWebhookDelivery(context.WithoutCancel(ctx), in.AccountID, in.ID, signed.ID); rerr != nil {
-			r.d.Logger.ErrorContext(ctx, "could not release a delivery that was not enqueued; its retry will be taken for a replay", logging.Err(rerr))
-		}
+		r.release(ctx, in, signed.ID)
 		return events.LambdaFunctionURLResponse{}, apperr.Wrap(err, apperr.Unavailable, "The delivery could not be queued; retry later")
 	}
 	r.d.Logger.InfoContext(ctx, "webhook delivery accepted", logging.String("delivery_id", signed.ID),
 		logging.String("action", d.Action), logging.String("post_id", strconv.FormatInt(d.PostID, 10)))
 	return jsonResponse(http.StatusAccepted, accepted{DeliveryID: signed.ID, Status: "accepted"}), nil
+}
+
+// release forgets a claimed webhook-id whose delivery was not enqueued.
+func (r *receiver) release(ctx context.Context, in store.Integration, webhookID string) {
+	if err := r.d.Guard.ReleaseWebhookDelivery(context.WithoutCancel(ctx), in.AccountID, in.ID, webhookID); err != nil {
+		r.d.Logger.ErrorContext(ctx, "could not release a delivery that was not enqueued; its retry will be taken for a replay", logging.Err(err))
+	}
+}
+
+// integration finds the delivery's integration, from the cache unless
+// fresh is set. cached reports whether it came from the cache.
+func (r *receiver) integration(ctx context.Context, id string, now time.Time, fresh bool) (store.Integration, bool, error) {
+	if !fresh {
+		if in, ok := r.cache.get(id, now); ok {
+			return in, true, nil
+		}
+	}
+	in, err := r.cache.load(id, func() (store.Integration, error) {
+		return r.d.Integrations.GetIntegrationByID(context.WithoutCancel(ctx), id)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Integration{}, false, errUnsigned
+	}
+	if err != nil {
+		return store.Integration{}, false, fmt.Errorf("find integration: %w", err)
+	}
+	r.cache.put(in, now)
+	return in, false, nil
 }
 
 // verify checks the signature against every valid secret of in.

@@ -61,6 +61,7 @@ func newReceiverEnv(t *testing.T, rate store.RateWindow) *receiverEnv {
 	e.h = webhook.NewHandler(webhook.Deps{
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Integrations: st, Keys: sec, Guard: st,
 		Jobs: jobs.NewSender(clients.SQS, queue), Rate: rate, Now: func() time.Time { return e.now },
+		IntegrationCacheTTL: webhook.DefaultIntegrationCacheTTL,
 	})
 	return e
 }
@@ -245,11 +246,13 @@ func TestEveryRejectionHasItsOwnStatusAndEnqueuesNothing(t *testing.T) {
 		t.Fatalf("rejected deliveries enqueued %d jobs", n)
 	}
 
-	// Inactive: 403 after the signature is proven.
+	// Inactive: 403 after the signature is proven (once the receiver's
+	// cached copy of the integration has expired).
 	e.in.IsActive = false
 	if _, err := e.st.UpdateIntegration(context.Background(), e.in); err != nil {
 		t.Fatal(err)
 	}
+	e.now = e.now.Add(webhook.DefaultIntegrationCacheTTL)
 	if status, body, _ := e.send(e.signed("msg_o", valid, e.secret, e.now)); status != 403 || body["code"] != "integration_inactive" {
 		t.Fatalf("inactive: %d %v", status, body)
 	}
@@ -269,9 +272,26 @@ func TestNothingIsWrittenBeforeTheSignatureIsProven(t *testing.T) {
 	if writes != 0 {
 		t.Fatalf("forged deliveries made %d writes: %v", writes, e.ddb.Snapshot())
 	}
-	// One lookup each; the secret is read once and then cached.
-	if q, gets := e.ddb.Count("Query"), e.ddb.Count("GetSecretValue"); q != 5 || gets > 1 {
-		t.Fatalf("5 forged deliveries: %d queries, %d secret reads: %v", q, gets, e.ddb.Snapshot())
+	// One lookup each (two GetItems: the ID lookup item and the
+	// integration; a failed signature always re-reads the integration);
+	// the secret is read once and then cached.
+	if reads, gets := e.ddb.Count("GetItem"), e.ddb.Count("GetSecretValue"); reads != 10 || gets > 1 || e.ddb.Count("Query") != 0 {
+		t.Fatalf("5 forged deliveries: %d item reads, %d secret reads: %v", reads, gets, e.ddb.Snapshot())
+	}
+}
+
+func TestAWarmReceiverCostsTwoWritesAndOneSendPerDelivery(t *testing.T) {
+	e := newReceiverEnv(t, store.RateWindow{Limit: 20, Length: 2 * time.Second})
+	e.send(e.signed("msg_warm", e.body(nil), e.secret, e.now))
+	e.ddb.Reset()
+	for i := range 5 {
+		if status, body, _ := e.send(e.signed("msg_c"+strconv.Itoa(i), e.body(nil), e.secret, e.now)); status != 202 {
+			t.Fatalf("%d %v", status, body)
+		}
+	}
+	got := e.ddb.Snapshot()
+	if got["Query"] != 0 || got["GetItem"] != 0 || got["GetSecretValue"] != 0 || got["UpdateItem"] != 5 || got["PutItem"] != 5 || got["SendMessageBatch"] != 5 || e.ddb.Total() != 15 {
+		t.Fatalf("5 deliveries to a warm receiver made %v; want 5 rate updates, 5 de-duplication puts and 5 sends only", got)
 	}
 }
 

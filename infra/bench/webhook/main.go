@@ -20,12 +20,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,7 +48,19 @@ func main() {
 	flag.IntVar(&o.rate, "rate", 500, "deliveries per second, in total")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "how long to send")
 	flag.IntVar(&o.integrations, "integrations", 100, "integrations (sites) the deliveries are spread over")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (stack and sender) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "webhook bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if o.rate < 1 || o.integrations < 1 || o.duration <= 0 {
 		fmt.Fprintln(os.Stderr, "webhook bench: -rate, -integrations and -duration must be positive")
 		os.Exit(2)
@@ -56,6 +69,7 @@ func main() {
 	defer cancel()
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "webhook bench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -121,7 +135,6 @@ func run(ctx context.Context, o options) error {
 	interval := time.Second / time.Duration(o.rate)
 	progress("sending %d deliveries at %d/s for %s to %s", total, o.rate, o.duration, endpoint)
 	var wg sync.WaitGroup
-	var inflight atomic.Int64
 	start := time.Now()
 	for i := range total {
 		// A fixed schedule: delivery i leaves at start + i·interval,
@@ -132,10 +145,8 @@ func run(ctx context.Context, o options) error {
 		s := sites[i%len(sites)]
 		ids[i] = fmt.Sprintf("msg_bench_%d_%d", id, i)
 		wg.Add(1)
-		inflight.Add(1)
 		go func() {
 			defer wg.Done()
-			defer inflight.Add(-1)
 			results[i] = deliver(ctx, client, endpoint, s, ids[i], int64(i+1))
 		}()
 	}
@@ -218,39 +229,65 @@ func statusList(m map[int]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// createSites connects n sites through the API. Nothing listens at their
-// URLs: the connection test fails, which is stored, and the integration and
-// its webhook secret exist all the same.
+// createSites connects n sites through the API, eight at a time.
 func createSites(ctx context.Context, apiURL, token string, n int) ([]site, error) {
+	// A WordPress that refuses every request at once (a permanent 401, not
+	// retried): the connection test fails fast and is stored.
+	refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"code":"rest_not_logged_in","message":"You are not currently logged in.","data":{"status":401}}`))
+	}))
+	defer refuse.Close()
 	sites := make([]site, n)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, 8)
+	)
 	for i := range n {
-		u := fmt.Sprintf("http://127.0.0.1:9/site-%d", i)
-		body, _ := json.Marshal(map[string]any{"site_id": fmt.Sprintf("site-%d", i), "platform": "wordpress", "external_site_url": u,
-			"credentials": map[string]string{"username": "admin", "application_password": "abcd efgh ijkl mnop qrst uvwx"}})
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, apiURL+"/api/v1/integration/", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		var out struct {
-			ID            string `json:"id"`
-			URL           string `json:"external_site_url"`
-			WebhookSecret string `json:"webhook_secret"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusCreated {
-			return nil, fmt.Errorf("create integration %d: %d %v", i, resp.StatusCode, err)
-		}
-		key, err := webhooksecret.Key(out.WebhookSecret)
-		if err != nil {
-			return nil, err
-		}
-		sites[i] = site{id: out.ID, url: out.URL, key: key}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			s, err := createSite(ctx, apiURL, token, refuse.URL, i)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			sites[i] = s
+		}()
 	}
-	return sites, nil
+	wg.Wait()
+	return sites, firstErr
+}
+
+func createSite(ctx context.Context, apiURL, token, wpURL string, i int) (site, error) {
+	body, _ := json.Marshal(map[string]any{"site_id": fmt.Sprintf("site-%d", i), "platform": "wordpress", "external_site_url": fmt.Sprintf("%s/site-%d", wpURL, i),
+		"credentials": map[string]string{"username": "admin", "application_password": "abcd efgh ijkl mnop qrst uvwx"}})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, apiURL+"/api/v1/integration/", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return site{}, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		ID            string `json:"id"`
+		URL           string `json:"external_site_url"`
+		WebhookSecret string `json:"webhook_secret"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusCreated {
+		return site{}, fmt.Errorf("create integration %d: %d %v", i, resp.StatusCode, err)
+	}
+	key, err := webhooksecret.Key(out.WebhookSecret)
+	if err != nil {
+		return site{}, err
+	}
+	return site{id: out.ID, url: out.URL, key: key}, nil
 }
 
 func deliver(ctx context.Context, client *http.Client, endpoint string, s site, msgID string, postID int64) result {
@@ -278,7 +315,7 @@ func countJobs(ctx context.Context, api *sqs.Client, url string) (map[string]int
 	out := map[string]int{}
 	empty := 0
 	for empty < 3 {
-		res, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 600})
+		res, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 600, WaitTimeSeconds: 1})
 		if err != nil {
 			return nil, err
 		}
