@@ -96,7 +96,7 @@ func baseConfig(opts Options) (aws.Config, error) {
 			// default of 10 idle connections per host would dial and close
 			// one per request under load.
 			cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-				t.MaxIdleConns, t.MaxIdleConnsPerHost = 512, 512
+				t.MaxIdleConns, t.MaxIdleConnsPerHost = 2048, 2048
 			})
 		}
 		cfg.Region = "us-east-1"

@@ -125,3 +125,25 @@ func TestConnectionReportsASiteWithoutThePlugin(t *testing.T) {
 		t.Fatalf("rotate: %d %s", r.status, r.body)
 	}
 }
+
+func TestAPluginThatRefusesItsConfigurationOnlyWarns(t *testing.T) {
+	e := newAPIEnv(t)
+	e.wp.InstallPlugin()
+	e.wp.ForbidPluginConfig() // an editor's Application Password
+	body := e.create(t, accountA, "site-1")
+	conn := body["connection"].(map[string]any)
+	plugin := conn["plugin"].(map[string]any)
+	warning, _ := plugin["warning"].(map[string]any)
+	if conn["status"] != "connected" || body["connection_status"] != "connected" {
+		t.Fatalf("a plugin failure failed the connection: %v", conn)
+	}
+	if plugin["detected"] != true || plugin["configured"] != false || warning["code"] != "forbidden" || warning["hint"] == "" {
+		t.Fatalf("connection.plugin = %v, want detected, not configured, a forbidden warning with a hint", plugin)
+	}
+	// The outcome is kept in config_json.connection.
+	got := call(t, e.h, "GET", "/api/v1/integration/"+body["id"].(string)+"/", accountA, "").json(t)
+	stored := got["config_json"].(map[string]any)["connection"].(map[string]any)["plugin"].(map[string]any)
+	if stored["configured"] != false || stored["detected"] != true {
+		t.Fatalf("config_json.connection.plugin = %v", stored)
+	}
+}

@@ -127,7 +127,7 @@ func run(ctx context.Context, o options) error {
 	handler = nil
 	mu.Unlock()
 
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 0}, Timeout: 10 * time.Second}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096}, Timeout: 10 * time.Second}
 	endpoint := st.WebhookURL + webhook.Path
 	total := int(o.duration.Seconds() * float64(o.rate))
 	results := make([]result, total)

@@ -18,6 +18,19 @@ type PluginConfig struct {
 
 type pluginState struct {
 	cfg PluginConfig
+	// forbidden makes POST config answer 403, as the real route does for
+	// a user without manage_options (an editor's Application Password).
+	forbidden bool
+}
+
+// ForbidPluginConfig makes the plugin refuse POST /igny8/v1/config with
+// 403 rest_forbidden, as it does for a user who is not an administrator.
+func (s *Site) ForbidPluginConfig() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.plugin != nil {
+		s.plugin.forbidden = true
+	}
 }
 
 // InstallPlugin activates the fake IGNY8 companion plugin: its namespace
@@ -60,7 +73,7 @@ func (s *Site) servePluginConfig(w http.ResponseWriter, req *apiRequest) {
 	case !req.authed:
 		wpError(w, http.StatusUnauthorized, "rest_forbidden", "Sorry, you are not allowed to do that.")
 		return
-	case !req.canEdit:
+	case !req.canEdit || (req.method == http.MethodPost && s.pluginForbidden()):
 		wpError(w, http.StatusForbidden, "rest_forbidden", "Sorry, you are not allowed to do that.")
 		return
 	}
@@ -96,4 +109,10 @@ func (s *Site) servePluginConfig(w http.ResponseWriter, req *apiRequest) {
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"endpoint": cfg.Endpoint, "integration_id": cfg.IntegrationID,
 		"secret_set": cfg.Secret != "", "plugin_version": PluginVersion})
+}
+
+func (s *Site) pluginForbidden() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.plugin != nil && s.plugin.forbidden
 }
