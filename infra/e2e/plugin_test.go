@@ -301,6 +301,29 @@ func TestConnectorPluginConfigRoute(t *testing.T) {
 			t.Errorf("%s: the answer contains the secret", tt.name)
 		}
 	}
+
+	// An editor's Application Password (no manage_options) is refused with
+	// 403 rest_forbidden: the service reports that as a warning and the
+	// user fills in the settings page instead.
+	editor := wpJSON(t, wp, "POST", "/wp-json/wp/v2/users", map[string]any{
+		"username": fmt.Sprintf("editor%d", time.Now().UnixNano()), "email": fmt.Sprintf("editor%d@example.com", time.Now().UnixNano()),
+		"password": base64.StdEncoding.EncodeToString([]byte(secret))[:24], "roles": []string{"editor"},
+	}, 201)
+	t.Cleanup(func() {
+		wpCall(t, wp, "DELETE", fmt.Sprintf("/wp-json/wp/v2/users/%v?force=true&reassign=1", editor["id"]), nil, true)
+	})
+	appPassword := wpJSON(t, wp, "POST", fmt.Sprintf("/wp-json/wp/v2/users/%v/application-passwords", editor["id"]), map[string]string{"name": "igny8-e2e-editor"}, 201)
+	asEditor := site{URL: wp.URL, Username: editor["username"].(string), AppPassword: appPassword["password"].(string)}
+	for _, method := range []string{"GET", "POST", "DELETE"} {
+		var body any
+		if method == "POST" {
+			body = good
+		}
+		status, _, b := wpCall(t, asEditor, method, "/wp-json/igny8/v1/config", body, true)
+		if status != 403 || !bytes.Contains(b, []byte(`"code":"rest_forbidden"`)) {
+			t.Errorf("%s config as an editor: %d %s, want 403 rest_forbidden", method, status, b)
+		}
+	}
 	if cfg := wpJSON(t, wp, "GET", "/wp-json/igny8/v1/config", nil, 200); cfg["secret_set"] != false {
 		t.Fatalf("refused writes changed the config: %v", cfg)
 	}
