@@ -15,6 +15,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/igny8/integrations/shared/aiproviders"
+	"github.com/igny8/integrations/shared/airegistry"
+	"github.com/igny8/integrations/shared/aisettings"
 	"github.com/igny8/integrations/shared/awsclients"
 	"github.com/igny8/integrations/shared/config"
 	"github.com/igny8/integrations/shared/content"
@@ -53,6 +56,13 @@ type App struct {
 	// Sync is the sync engine: its runners serve the worker, its
 	// status and run starts serve the API.
 	Sync *contentsync.Engine
+	// Models is the AI model registry (a TTL cache over DynamoDB, seeded
+	// from the embedded data file on first read).
+	Models *airegistry.Registry
+	// AISettings holds the AI provider keys and default models.
+	AISettings *aisettings.Service
+	// webhookMetrics receives the receiver's EMF lines (nil locally).
+	webhookMetrics *metrics.Emitter
 	// wordpressTransport is shared by every WordPress client of this
 	// instance, so warm invocations reuse connections to the same site.
 	wordpressTransport http.RoundTripper
@@ -81,6 +91,19 @@ func New(cfg config.Config, clients awsclients.Clients, logger *slog.Logger) *Ap
 		AllowHTTP:       cfg.AllowHTTP,
 		StructureMaxAge: cfg.StructureMaxAge,
 		Logger:          logger,
+	})
+	// The data file is embedded and checked by its package's tests, so a
+	// parse failure here is a build defect: fail INIT loudly.
+	file, err := airegistry.Embedded()
+	if err != nil {
+		panic(err)
+	}
+	a.Models = airegistry.New(a.Store, file, cfg.ModelCacheTTL, logger)
+	a.AISettings = aisettings.New(aisettings.Deps{
+		Store: a.Store, Secrets: a.Secrets, Registry: a.Models, Logger: logger,
+		Checker: aiproviders.New(aiproviders.BaseURLs{
+			OpenAI: cfg.OpenAIBaseURL, Anthropic: cfg.AnthropicBaseURL, Runware: cfg.RunwareBaseURL, Bria: cfg.BriaBaseURL,
+		}, cfg.AIProviderTimeout),
 	})
 	a.Sync = contentsync.New(contentsync.Deps{
 		Store:           a.Store,
@@ -130,6 +153,7 @@ func FromEnvironment(ctx context.Context) (*App, error) {
 	// In Lambda, stdout is CloudWatch Logs, which turns EMF lines into
 	// metrics; the local stack and tests leave metrics off.
 	a.Sync.EmitMetrics(metrics.New(os.Stdout, MetricsNamespace))
+	a.webhookMetrics = metrics.New(os.Stdout, MetricsNamespace)
 	return a, nil
 }
 
@@ -148,7 +172,7 @@ func MustFromEnvironment(ctx context.Context) *App {
 // APIHandler is the HTTP API function's handler.
 func (a *App) APIHandler() func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return httpapi.NewLambdaHandler(httpapi.Deps{Config: a.Config, Logger: a.Logger, Integrations: a.Integrations, Sync: a.Sync,
-		Content: content.New(a.Store, a.Sync), Library: a.Store})
+		Content: content.New(a.Store, a.Sync), Library: a.Store, AI: a.AISettings, Models: a.Models})
 }
 
 // WebhookEndpoint is the full delivery URL for a public base URL ("" for "").
@@ -171,6 +195,8 @@ func (a *App) WebhookHandler() func(context.Context, events.LambdaFunctionURLReq
 		AllowHTTP:    a.Config.AllowHTTP,
 		// Most deliveries then cost no integration read.
 		IntegrationCacheTTL: webhook.DefaultIntegrationCacheTTL,
+		Metrics:             a.webhookMetrics,
+		Stage:               a.Config.Stage,
 	})
 }
 

@@ -42,8 +42,14 @@ var Variables = []Variable{
 	{Name: "STRUCTURE_MAX_AGE", Default: "1h", Doc: "How old a site's stored structure and per-type counts may be before content_types reads them from WordPress again (Go duration)."},
 	{Name: "WORDPRESS_TIMEOUT", Default: "20s", Doc: "Timeout of one request to a WordPress site (Go duration); failed attempts are retried with backoff within the caller's own deadline."},
 	{Name: "SYNC_EVENT_RETENTION_DAYS", Default: "30", Doc: "How many days sync events (the sync history) are kept before DynamoDB's TTL removes them."},
-	{Name: "SITE_CONCURRENCY", Default: "4", Doc: "How many sync jobs may call one WordPress site at the same time, across all workers."},
+	{Name: "SITE_CONCURRENCY", Default: "4", Doc: "How many requests the sync workers together may have in flight to one WordPress site."},
 	{Name: "SYNC_RETRY_BASE_DELAY", Default: "5s", Doc: "Delay before a failed sync job's first retry (Go duration); it doubles per receive up to 15 minutes, with full jitter. WordPress's Retry-After overrides it."},
+	{Name: "MODEL_REGISTRY_CACHE_TTL", Default: "5m", Doc: "How long each function instance serves the AI model registry from memory before reading it from DynamoDB again (Go duration; 0 reads it on every use)."},
+	{Name: "AI_PROVIDER_TIMEOUT", Default: "5s", Doc: "Timeout of one AI provider connection test (Go duration); it must leave room within the API function's 10 s timeout."},
+	{Name: "OPENAI_BASE_URL", Default: "https://api.openai.com", Doc: "OpenAI API base URL (connection tests call <base>/v1/models)."},
+	{Name: "ANTHROPIC_BASE_URL", Default: "https://api.anthropic.com", Doc: "Anthropic API base URL (connection tests call <base>/v1/models)."},
+	{Name: "RUNWARE_BASE_URL", Default: "https://api.runware.ai", Doc: "Runware API base URL (connection tests POST the authentication task to <base>/v1)."},
+	{Name: "BRIA_BASE_URL", Default: "https://engine.prod.bria-api.com", Doc: "Bria API base URL (connection tests call <base>/v2/status/<id>)."},
 	{Name: "WEBHOOK_PUBLIC_URL", Default: "", Doc: "Public base URL of the webhook function URL (https://<id>.lambda-url.<region>.on.aws/; the template sets it from the function URL). The service configures the WordPress plugin to deliver to this URL plus /api/v1/integration/webhook/wordpress/; empty turns the plugin's automatic configuration off."},
 	{Name: "WEBHOOK_RATE_PER_SECOND", Default: "10", Doc: "Webhook deliveries accepted per second per integration, on average; more get 429 with Retry-After."},
 	{Name: "WEBHOOK_RATE_BURST", Default: "20", Doc: "Webhook deliveries one integration may send in a burst (at least WEBHOOK_RATE_PER_SECOND): the limit counts BURST deliveries per window of BURST/RATE seconds."},
@@ -74,14 +80,20 @@ type Config struct {
 	SiteConcurrency int
 	// RetryBaseDelay is the sync worker's first backoff.
 	RetryBaseDelay time.Duration
+	AllowHTTP      bool
+	AllowLoopback  bool
+	// ModelCacheTTL is how long the model registry is served from memory.
+	ModelCacheTTL time.Duration
+	// AIProviderTimeout bounds one provider connection test.
+	AIProviderTimeout time.Duration
+	// AI provider API base URLs (tests point them at local servers).
+	OpenAIBaseURL, AnthropicBaseURL, RunwareBaseURL, BriaBaseURL string
 	// WebhookPublicURL is the webhook function URL's base ("" when unknown).
 	WebhookPublicURL string
 	// WebhookRate and WebhookBurst are the per-integration delivery limit.
 	WebhookRate, WebhookBurst int
 	// WebhookSecretGrace is how long a rotated-out webhook secret stays valid.
 	WebhookSecretGrace time.Duration
-	AllowHTTP          bool
-	AllowLoopback      bool
 }
 
 // Load reads and validates the configuration. getenv is os.Getenv in
@@ -167,6 +179,23 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.SiteConcurrency = conc
 	c.RetryBaseDelay = duration("SYNC_RETRY_BASE_DELAY", 0, 5*time.Minute)
+	c.ModelCacheTTL = duration("MODEL_REGISTRY_CACHE_TTL", 0, 24*time.Hour)
+	c.AIProviderTimeout = duration("AI_PROVIDER_TIMEOUT", 100*time.Millisecond, 60*time.Second)
+	providerURL := func(name string) string {
+		s := v(name)
+		u, err := url.Parse(s)
+		switch {
+		case err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil:
+			errs = append(errs, fmt.Errorf("%s must be a base URL such as https://api.example.com (no path), got %q", name, s))
+		case u.Scheme != "https" && !(u.Scheme == "http" && c.AllowHTTP):
+			errs = append(errs, fmt.Errorf("%s must use https (http only with DEV_ALLOW_HTTP=true), got %q", name, s))
+		}
+		return strings.TrimRight(s, "/")
+	}
+	c.OpenAIBaseURL = providerURL("OPENAI_BASE_URL")
+	c.AnthropicBaseURL = providerURL("ANTHROPIC_BASE_URL")
+	c.RunwareBaseURL = providerURL("RUNWARE_BASE_URL")
+	c.BriaBaseURL = providerURL("BRIA_BASE_URL")
 	c.WebhookPublicURL = strings.TrimRight(v("WEBHOOK_PUBLIC_URL"), "/")
 	if c.WebhookPublicURL != "" {
 		if u, err := url.Parse(c.WebhookPublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {

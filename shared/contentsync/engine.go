@@ -19,8 +19,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -65,8 +65,9 @@ type Deps struct {
 	Stage   string
 	// EventRetention is how long sync events are kept (TTL).
 	EventRetention time.Duration
-	// SiteConcurrency is how many jobs may call one site at once, across
-	// every worker (default 4), so small hosts aren't overwhelmed.
+	// SiteConcurrency is how many requests may be in flight to one site at
+	// once, across every worker (default 4), so small hosts aren't
+	// overwhelmed.
 	SiteConcurrency int
 	// IncrementalOverlap is subtracted from the incremental cursor, so a
 	// post saved while the last run read its page is not missed.
@@ -75,7 +76,12 @@ type Deps struct {
 }
 
 // Engine runs sync jobs.
-type Engine struct{ deps Deps }
+type Engine struct {
+	deps Deps
+	// gates holds each site's in-process request semaphore (sitegate.go).
+	gateMu sync.Mutex
+	gates  map[string]chan struct{}
+}
 
 // New returns the engine.
 func New(d Deps) *Engine {
@@ -115,20 +121,7 @@ func (e *Engine) Runners() map[jobs.Type]syncworker.Runner {
 func (e *Engine) adapt(fn func(context.Context, jobs.Envelope) error) syncworker.Runner {
 	return func(ctx context.Context, job jobs.Envelope, _ events.SQSMessage) error {
 		ctx = logging.With(ctx, logging.AccountID(job.AccountID))
-		lease, ok, err := e.acquireLease(ctx, job)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			// The site is busy with other jobs: come back in a second or two.
-			return &syncworker.RetryLater{After: time.Second + time.Duration(rand.IntN(1000))*time.Millisecond, Err: errSiteBusy}
-		}
-		defer func() {
-			if rerr := e.deps.Store.ReleaseSiteLease(context.WithoutCancel(ctx), lease); rerr != nil {
-				e.deps.Logger.WarnContext(ctx, "could not release a site lease; it expires on its own", logging.Err(rerr))
-			}
-		}()
-		err = fn(ctx, job)
+		err := fn(ctx, job)
 		if err != nil && !errors.Is(err, syncworker.ErrPermanent) && !wordpress.IsPermanent(err) {
 			e.metric(job, nil, metrics.Metric{Name: "JobRetries", Unit: metrics.Count, Value: 1})
 		}
@@ -142,35 +135,6 @@ func (e *Engine) adapt(fn func(context.Context, jobs.Envelope) error) syncworker
 			return &syncworker.RetryLater{After: we.RetryAfter, Err: err}
 		}
 		return err
-	}
-}
-
-// leaseTTL outlasts any one job (the worker's timeout is shorter), so a
-// slot is only ever freed early by its holder.
-const leaseTTL = 15 * time.Minute
-
-var errSiteBusy = errors.New("the site already has its maximum of concurrent sync jobs")
-
-// leaseWait is how long a job waits in process for a free site slot before
-// giving its message back to SQS: slots free up within a request or two, and
-// a redelivery costs far more than a short wait.
-const leaseWait = 5 * time.Second
-
-// acquireLease takes a site slot, polling while the site is busy.
-func (e *Engine) acquireLease(ctx context.Context, job jobs.Envelope) (store.Lease, bool, error) {
-	deadline := e.deps.Now().Add(leaseWait)
-	delay := 50 * time.Millisecond
-	for {
-		lease, ok, err := e.deps.Store.AcquireSiteLease(ctx, job.AccountID, job.IntegrationID, e.deps.SiteConcurrency, leaseTTL)
-		if err != nil || ok || e.deps.Now().After(deadline) {
-			return lease, ok, err
-		}
-		select {
-		case <-ctx.Done():
-			return store.Lease{}, false, ctx.Err()
-		case <-time.After(delay + time.Duration(rand.IntN(int(delay/time.Millisecond)))*time.Millisecond):
-		}
-		delay = min(delay*2, 400*time.Millisecond)
 	}
 }
 
@@ -208,7 +172,20 @@ type pagePayload struct {
 	RESTBase      string     `json:"rest_base"`
 	Page          int        `json:"page"`
 	ModifiedAfter *time.Time `json:"modified_after,omitempty"`
-	Taxonomies    []taxField `json:"taxonomies,omitempty"`
+	// DatedAfter asks for posts dated after it instead (the incremental
+	// run's second pass): a scheduled post that WordPress's cron
+	// published changed only its status, not its modified date.
+	DatedAfter *time.Time `json:"dated_after,omitempty"`
+	Taxonomies []taxField `json:"taxonomies,omitempty"`
+}
+
+// pass names the page's listing in job keys: the modified-after listing
+// and the dated-after one are different pages.
+func (p pagePayload) pass() string {
+	if p.DatedAfter != nil {
+		return p.ContentType + ":dated"
+	}
+	return p.ContentType
 }
 
 // taxField pairs a taxonomy slug with the REST field posts carry its terms in.
@@ -258,7 +235,7 @@ func (e *Engine) site(ctx context.Context, accountID, integrationID string) (sto
 	if err != nil {
 		return in, nil, fmt.Errorf("open WordPress client: %w", err)
 	}
-	return in, c, nil
+	return in, c.WithGate(siteGate{e: e, accountID: accountID, integrationID: integrationID}), nil
 }
 
 // conflictPolicy reads config_json.conflict_policy (manual by default).

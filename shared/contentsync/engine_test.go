@@ -2,7 +2,9 @@ package contentsync_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -11,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,11 +51,17 @@ type syncEnv struct {
 	jobTimeout time.Duration
 	// jobsRun counts the jobs the worker ran, by type.
 	jobsRun map[jobs.Type]int
+	// batchSize is the most messages one worker invocation gets (10).
+	batchSize int32
+	mu        sync.Mutex // guards jobsRun
+	// deps built the engine; tests build more engines from them to play
+	// other Lambda execution environments.
+	deps contentsync.Deps
 }
 
 func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
-func newSyncEnv(t *testing.T) *syncEnv {
+func newSyncEnv(t *testing.T, options ...func(*contentsync.Deps)) *syncEnv {
 	t.Helper()
 	ctx := context.Background()
 	clients, counter := testutil.MustCountingClients(t)
@@ -62,14 +71,18 @@ func newSyncEnv(t *testing.T) *syncEnv {
 	wp := fakewp.New(t)
 	wp.SetCount("products", 0)
 	policy := ssrf.Policy{AllowLoopback: true}
-	eng := contentsync.New(contentsync.Deps{
+	deps := contentsync.Deps{
 		Store: st, Credentials: creds, Jobs: jobs.NewSender(clients.SQS, queue),
 		Open: func(siteURL string, c wordpress.Credentials) (*wordpress.Client, error) {
 			return wordpress.New(siteURL, c, wordpress.Options{Policy: policy, Sleep: noSleep})
 		},
 		Download: &http.Client{Transport: policy.Transport(5 * time.Second)},
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	})
+	}
+	for _, o := range options {
+		o(&deps)
+	}
+	eng := contentsync.New(deps)
 	id := st.NewID()
 	in, err := st.CreateIntegration(ctx, store.Integration{AccountID: "acct", ID: id, SiteID: "blog", Platform: "wordpress",
 		ExternalSiteURL: wp.URL, IsActive: true, SyncEnabled: true, CredentialsSecret: sitecreds.SecretName(id), Username: wp.Username,
@@ -82,7 +95,7 @@ func newSyncEnv(t *testing.T) *syncEnv {
 		t.Fatal(err)
 	}
 	handler := syncworker.NewHandler(syncworker.Deps{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Runners: eng.Runners()})
-	return &syncEnv{t: t, st: st, eng: eng, wp: wp, sqs: clients.SQS, queue: queue, handler: handler, ddb: counter, in: in, jobsRun: map[jobs.Type]int{}}
+	return &syncEnv{t: t, st: st, eng: eng, wp: wp, sqs: clients.SQS, queue: queue, handler: handler, ddb: counter, in: in, jobsRun: map[jobs.Type]int{}, deps: deps}
 }
 
 // drain runs the worker over the queue until it is empty, as the SQS event
@@ -90,17 +103,25 @@ func newSyncEnv(t *testing.T) *syncEnv {
 // With twice set, every batch is delivered a second time (at-least-once).
 func (e *syncEnv) drain(twice bool) {
 	e.t.Helper()
+	if err := e.drainWith(e.handler, twice); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// drainWith is drain with a given worker handler; it may run on several
+// goroutines at once, one per simulated execution environment.
+func (e *syncEnv) drainWith(handler func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), twice bool) error {
 	ctx := context.Background()
 	for round := 0; round < 200; round++ {
 		out, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(e.queue), MaxNumberOfMessages: 10, VisibilityTimeout: 1, WaitTimeSeconds: 0,
+			QueueUrl: aws.String(e.queue), MaxNumberOfMessages: cmp.Or(e.batchSize, 10), VisibilityTimeout: 30, WaitTimeSeconds: 0,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 		})
 		if err != nil {
-			e.t.Fatal(err)
+			return err
 		}
 		if len(out.Messages) == 0 {
-			return
+			return nil
 		}
 		ev := events.SQSEvent{}
 		for _, m := range out.Messages {
@@ -114,21 +135,23 @@ func (e *syncEnv) drain(twice bool) {
 		if twice {
 			deliveries = 2
 		}
+		e.mu.Lock()
 		for _, r := range ev.Records {
 			if env, err := jobs.Decode(r.Body); err == nil {
 				e.jobsRun[env.Type]++
 			}
 		}
+		e.mu.Unlock()
 		var failed map[string]bool
 		for range deliveries {
 			hctx, cancel := ctx, context.CancelFunc(func() {})
 			if e.jobTimeout > 0 {
 				hctx, cancel = context.WithTimeout(ctx, e.jobTimeout)
 			}
-			resp, err := e.handler(hctx, ev)
+			resp, err := handler(hctx, ev)
 			cancel()
 			if err != nil {
-				e.t.Fatal(err)
+				return err
 			}
 			failed = map[string]bool{}
 			for _, f := range resp.BatchItemFailures {
@@ -142,11 +165,11 @@ func (e *syncEnv) drain(twice bool) {
 				continue
 			}
 			if _, err := e.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(e.queue), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				e.t.Fatal(err)
+				return err
 			}
 		}
 	}
-	e.t.Fatal("the queue did not drain in 200 rounds")
+	return errors.New("the queue did not drain in 200 rounds")
 }
 
 // sync runs one sync to the end and returns its run.
@@ -243,6 +266,61 @@ func TestFullPullFetchesEachPageOnceAndRepeatsForFree(t *testing.T) {
 	}
 }
 
+func TestRequestsToOneSiteStayWithinSiteConcurrency(t *testing.T) {
+	for _, limit := range []int{1, 3} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			e := newSyncEnv(t, func(d *contentsync.Deps) { d.SiteConcurrency = limit })
+			e.seed(1000) // 10 post pages: 9 page jobs, 3 per invocation
+			e.batchSize = 3
+			e.wp.SetLatency(20 * time.Millisecond)
+			req := contentsync.StartRequest{AccountID: e.in.AccountID, IntegrationID: e.in.ID, Mode: contentsync.ModeFull}
+			started, err := e.eng.StartRun(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Three execution environments, each its own engine (its own
+			// in-process gate): only the DynamoDB leases stand between them.
+			// One takes the run job, whose fan-out the others share.
+			var wg sync.WaitGroup
+			errs := make([]error, 3)
+			for i := range errs {
+				logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+				h := syncworker.NewHandler(syncworker.Deps{Logger: logger, Runners: contentsync.New(e.deps).Runners()})
+				wg.Go(func() {
+					// Each environment polls until the run ends, as the
+					// event source keeps polling while others work.
+					for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+						if errs[i] = e.drainWith(h, false); errs[i] != nil {
+							return
+						}
+						run, err := e.st.GetSyncRun(context.Background(), e.in.AccountID, e.in.ID, started.ID)
+						if err != nil || (run.Status != store.RunRunning && run.Status != store.RunQueued) {
+							errs[i] = err
+							return
+						}
+					}
+					errs[i] = errors.New("the run did not end in a minute")
+				})
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				t.Fatal(err)
+			}
+			run, err := e.st.GetSyncRun(context.Background(), e.in.AccountID, e.in.ID, started.ID)
+			if err != nil || run.Status != store.RunSucceeded || run.ItemsCreated != 1003 || run.ItemsFailed != 0 {
+				t.Fatalf("full pull: %+v, %v", run, err)
+			}
+			got := e.wp.MaxInFlight()
+			if got > limit {
+				t.Fatalf("%d requests were in flight to the site at once; SITE_CONCURRENCY is %d", got, limit)
+			}
+			if limit > 1 && got < 2 {
+				t.Fatalf("at most %d request in flight: the page jobs did not call the site in parallel", got)
+			}
+		})
+	}
+}
+
 func TestIncrementalPullUpdatesOnlyWhatChanged(t *testing.T) {
 	e := newSyncEnv(t)
 	// The site's content was written two hours ago, well before the
@@ -261,8 +339,9 @@ func TestIncrementalPullUpdatesOnlyWhatChanged(t *testing.T) {
 	if run.ItemsUpdated != 4 || run.ItemsCreated != 0 {
 		t.Fatalf("incremental after 3 edits and a trash: %+v", run)
 	}
-	if n := e.wp.RequestsMatching("GET", "/wp-json/wp/v2/posts"); n != 1 {
-		t.Fatalf("incremental pull read %d post pages, want 1", n)
+	// One page of posts modified since the cursor, one of posts dated since.
+	if n := e.wp.RequestsMatching("GET", "/wp-json/wp/v2/posts"); n != 2 {
+		t.Fatalf("incremental pull read %d post pages, want 2", n)
 	}
 	ids, _ := e.st.ContentIDsByWordPressID(context.Background(), "acct", e.in.ID, []int64{posts[0].ID, posts[3].ID})
 	edited, _ := e.st.GetContent(context.Background(), "acct", ids[posts[0].ID])
@@ -271,6 +350,36 @@ func TestIncrementalPullUpdatesOnlyWhatChanged(t *testing.T) {
 	// rendering must not be stored as the excerpt.
 	if !strings.HasSuffix(edited.Title, "(edited)") || trashed.Status != store.ContentTrashed || edited.Excerpt != "" {
 		t.Fatalf("edited %q (excerpt %q), trashed status %q", edited.Title, edited.Excerpt, trashed.Status)
+	}
+}
+
+func TestScheduledPostPublishedByCronIsPulled(t *testing.T) {
+	e := newSyncEnv(t)
+	now := time.Now()
+	e.wp.SetClock(func() time.Time { return now.Add(-2 * time.Hour) })
+	e.seed(5)
+	sched := e.wp.AddPost(fakewp.Post{Type: "post", Status: "future", Title: "Launch", Slug: "launch", DateGMT: now.Add(30 * time.Minute)})
+	e.wp.SetClock(func() time.Time { return now })
+	e.sync(contentsync.StartRequest{Mode: contentsync.ModeFull}, false)
+	ids, _ := e.st.ContentIDsByWordPressID(context.Background(), "acct", e.in.ID, []int64{sched.ID})
+	before, err := e.st.GetContent(context.Background(), "acct", ids[sched.ID])
+	if err != nil || before.WordPressStatus != "future" {
+		t.Fatalf("scheduled post after the full pull: %q, %v", before.WordPressStatus, err)
+	}
+
+	// An hour later WordPress's cron has published it: only post_status
+	// changes, modified_gmt does not move.
+	e.wp.SetClock(func() time.Time { return now.Add(time.Hour) })
+	if p, _ := e.wp.Post(sched.ID); p.Status != "publish" || !p.ModifiedGMT.Equal(sched.ModifiedGMT) {
+		t.Fatalf("fake cron: status %q, modified %v (was %v)", p.Status, p.ModifiedGMT, sched.ModifiedGMT)
+	}
+	run := e.sync(contentsync.StartRequest{}, false)
+	if run.ItemsUpdated != 1 || run.ItemsCreated != 0 || run.ItemsConflicted != 0 {
+		t.Fatalf("incremental after cron published the scheduled post: %+v", run)
+	}
+	after, _ := e.st.GetContent(context.Background(), "acct", ids[sched.ID])
+	if after.WordPressStatus != "publish" || after.Status != store.ContentPublished {
+		t.Fatalf("after the incremental pull: wordpress status %q, status %q", after.WordPressStatus, after.Status)
 	}
 }
 

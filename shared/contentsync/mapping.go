@@ -148,7 +148,10 @@ func decide(existing *store.Content, p wpPost, hash, policy string) decision {
 	if existing == nil {
 		return decideCreate
 	}
-	wpChanged := !existing.WPModifiedGMT.Equal(p.ModifiedGMT.Time) && existing.SyncedHash != hash
+	// WordPress's cron publishes a scheduled post without touching its
+	// modified date: a status change is a change too.
+	wpMoved := !existing.WPModifiedGMT.Equal(p.ModifiedGMT.Time) || existing.WordPressStatus != p.Status
+	wpChanged := wpMoved && existing.SyncedHash != hash
 	if !wpChanged {
 		return decideUnchanged
 	}

@@ -68,6 +68,9 @@ func TestDecide(t *testing.T) {
 	edited := synced
 	edited.Version = 4
 	post := func(mod time.Time) wpPost { return wpPost{ModifiedGMT: wpTime{mod}} }
+	scheduled := synced
+	scheduled.WordPressStatus = "future"
+	cronPublished := wpPost{ModifiedGMT: wpTime{t0}, Status: "publish"}
 	tests := []struct {
 		name     string
 		existing *store.Content
@@ -81,6 +84,7 @@ func TestDecide(t *testing.T) {
 		{"modified moved, same fields", &synced, post(t0.Add(time.Hour)), "h1", PolicyManual, decideUnchanged},
 		{"WordPress changed", &synced, post(t0.Add(time.Hour)), "h2", PolicyManual, decideUpdate},
 		{"only IGNY8 changed", &edited, post(t0), "h1", PolicyManual, decideUnchanged},
+		{"cron published a scheduled post: status moved, modified did not", &scheduled, cronPublished, "h2", PolicyManual, decideUpdate},
 		{"both changed, manual", &edited, post(t0.Add(time.Hour)), "h2", PolicyManual, decideConflict},
 		{"both changed, WordPress wins", &edited, post(t0.Add(time.Hour)), "h2", PolicyWordPressWins, decideUpdate},
 		{"both changed, IGNY8 wins", &edited, post(t0.Add(time.Hour)), "h2", PolicyIGNY8Wins, decideKeepLocal},

@@ -103,24 +103,32 @@ func (e *Engine) runJob(ctx context.Context, job jobs.Envelope) error {
 			cont.Total = total.RunProgress
 			return e.continueRun(ctx, in, run, cont, fanOut)
 		}
+		passes := []pagePayload{page}
 		if run.Mode == ModeIncremental {
-			page.ModifiedAfter = e.modifiedAfter(in, state, page.ContentType)
-		}
-		res, err := e.pullPage(ctx, in, client, page)
-		if err != nil {
-			return e.failRun(ctx, run, err)
-		}
-		total.add(res.delta)
-		total.PagesTotal += int64(max(res.totalPages, 1))
-		total.PagesDone++ // page 1, pulled here
-		for n := 2; n <= res.totalPages; n++ {
-			next := page
-			next.Page = n
-			env, err := envelope(TypePullPage, in.AccountID, in.ID, pageJobKey(run.ID, page.ContentType, n), next)
-			if err != nil {
-				return err
+			if after := e.modifiedAfter(in, state, page.ContentType); after != nil {
+				passes[0].ModifiedAfter = after
+				dated := page
+				dated.DatedAfter = after
+				passes = append(passes, dated)
 			}
-			fanOut = append(fanOut, env)
+		}
+		for _, first := range passes {
+			res, err := e.pullPage(ctx, in, client, first)
+			if err != nil {
+				return e.failRun(ctx, run, err)
+			}
+			total.add(res.delta)
+			total.PagesTotal += int64(max(res.totalPages, 1))
+			total.PagesDone++ // page 1, pulled here
+			for n := 2; n <= res.totalPages; n++ {
+				next := first
+				next.Page = n
+				env, err := envelope(TypePullPage, in.AccountID, in.ID, pageJobKey(run.ID, first.pass(), n), next)
+				if err != nil {
+					return err
+				}
+				fanOut = append(fanOut, env)
+			}
 		}
 		cont.DoneTypes = append(cont.DoneTypes, page.ContentType)
 		worked = true
@@ -175,7 +183,7 @@ func (e *Engine) pullPageJob(ctx context.Context, job jobs.Envelope) error {
 	if err != nil {
 		return e.failPage(ctx, run, p, err)
 	}
-	return e.completeJob(ctx, in, run.ID, pageJobKey(run.ID, p.ContentType, p.Page), res.delta)
+	return e.completeJob(ctx, in, run.ID, pageJobKey(run.ID, p.pass(), p.Page), res.delta)
 }
 
 // failPage records a page that cannot be pulled. Temporary failures go back
@@ -188,7 +196,7 @@ func (e *Engine) failPage(ctx context.Context, run store.SyncRun, p pagePayload,
 	in := store.Integration{AccountID: run.AccountID, ID: run.IntegrationID}
 	e.event(ctx, in, store.SyncEvent{EventType: EventContentPull, Direction: DirectionWPToIGNY8, ContentType: p.ContentType,
 		Status: EventFailed, ErrorMessage: errorMessage(err), RunID: run.ID, Metadata: map[string]any{"page": p.Page}})
-	if cerr := e.completeJob(ctx, in, run.ID, pageJobKey(run.ID, p.ContentType, p.Page), progressDelta{RunProgress: store.RunProgress{ItemsFailed: perPage}}); cerr != nil {
+	if cerr := e.completeJob(ctx, in, run.ID, pageJobKey(run.ID, p.pass(), p.Page), progressDelta{RunProgress: store.RunProgress{ItemsFailed: perPage}}); cerr != nil {
 		return cerr
 	}
 	return fmt.Errorf("%w: %w", syncworker.ErrPermanent, err)
@@ -221,6 +229,9 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 	}
 	if p.ModifiedAfter != nil {
 		q.Set("modified_after", p.ModifiedAfter.UTC().Format("2006-01-02T15:04:05"))
+	}
+	if p.DatedAfter != nil {
+		q.Set("after", p.DatedAfter.UTC().Format("2006-01-02T15:04:05"))
 	}
 	var raw []json.RawMessage
 	resp, err := client.Do(ctx, wordpress.Request{Method: "GET", Path: "wp/v2/" + p.RESTBase, Query: withPage(q, p.Page), Out: &raw, CacheBust: true})
@@ -265,14 +276,15 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 		return pageResult{}, err
 	}
 	policy := conflictPolicy(in)
-	// Items are independent: write them several at a time, so a page of
-	// 100 new posts costs a few write round trips, not 100.
+	// New posts are created together, a few transactions for the page;
+	// changed ones are independent updates, written several at a time.
 	var (
 		mu       sync.Mutex
 		evts     []store.SyncEvent
 		firstErr error
 		wg       sync.WaitGroup
 		sem      = make(chan struct{}, itemWriteConcurrency)
+		creates  []pulledCreate
 	)
 	for _, post := range posts {
 		var cur *store.Content
@@ -284,6 +296,10 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 		terms := termRefs(post, p.Taxonomies, termIDs)
 		imageID := images[post.FeaturedMedia]
 		hash := postHash(post, terms, imageID)
+		if decide(cur, post, hash, policy) == decideCreate {
+			creates = append(creates, pulledCreate{post: post, content: newPulledContent(in, p.ContentType, post, terms, imageID, hash)})
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -302,6 +318,27 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 			}
 		}()
 	}
+	if len(creates) > 0 {
+		cs := make([]store.Content, len(creates))
+		for i, c := range creates {
+			cs[i] = c.content
+		}
+		created, errs := e.deps.Store.CreateContents(ctx, cs)
+		for i, c := range creates {
+			var d progressDelta
+			evt, err := createdOutcome(in, p.ContentType, c.post, created[i], errs[i], &d)
+			mu.Lock()
+			res.delta.add(d)
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			if evt != nil {
+				evt.RunID = p.RunID
+				evts = append(evts, *evt)
+			}
+			mu.Unlock()
+		}
+	}
 	wg.Wait()
 	if firstErr != nil {
 		return pageResult{}, firstErr
@@ -310,9 +347,49 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 	return res, nil
 }
 
+// pulledCreate is a new post waiting for the page's batched create.
+type pulledCreate struct {
+	post    wpPost
+	content store.Content
+}
+
+// newPulledContent is the content item a new WordPress post becomes.
+func newPulledContent(in store.Integration, contentType string, post wpPost, terms []store.TermRef, imageID, hash string) store.Content {
+	c := store.Content{AccountID: in.AccountID, SiteID: in.SiteID, IntegrationID: in.ID}
+	applyPost(&c, post, contentType, terms, imageID, hash)
+	c.SyncedVersion = 1
+	return c
+}
+
+// createdOutcome counts one create and says what its event is.
+func createdOutcome(in store.Integration, contentType string, post wpPost, created store.Content, err error, d *progressDelta) (*store.SyncEvent, error) {
+	evt := pullEvent(in, contentType, post)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		// A concurrent page job or a redelivery created it first.
+		d.ItemsUnchanged++
+		return nil, nil
+	case errors.Is(err, store.ErrItemTooLarge) || errors.Is(err, store.ErrInvalid):
+		d.ItemsFailed++
+		evt.Status, evt.ErrorMessage = EventFailed, err.Error()
+		return evt, nil
+	case err != nil:
+		return nil, fmt.Errorf("create content for post %d: %w", post.ID, err)
+	}
+	d.ItemsCreated++
+	evt.ContentID = created.ID
+	evt.Metadata = map[string]any{"action": "created"}
+	return evt, nil
+}
+
+// pullEvent is the event of pulling one post, before its outcome is known.
+func pullEvent(in store.Integration, contentType string, post wpPost) *store.SyncEvent {
+	return &store.SyncEvent{AccountID: in.AccountID, IntegrationID: in.ID, EventType: EventContentPull, Direction: DirectionWPToIGNY8, ContentType: contentType, ExternalID: post.ID, Status: EventSuccess}
+}
+
 // storePost applies one decision and counts it.
 func (e *Engine) storePost(ctx context.Context, in store.Integration, contentType string, cur *store.Content, post wpPost, terms []store.TermRef, imageID, hash, policy string, d *progressDelta) (*store.SyncEvent, error) {
-	evt := &store.SyncEvent{AccountID: in.AccountID, IntegrationID: in.ID, EventType: EventContentPull, Direction: DirectionWPToIGNY8, ContentType: contentType, ExternalID: post.ID, Status: EventSuccess}
+	evt := pullEvent(in, contentType, post)
 	switch decide(cur, post, hash, policy) {
 	case decideUnchanged:
 		d.ItemsUnchanged++
@@ -321,27 +398,8 @@ func (e *Engine) storePost(ctx context.Context, in store.Integration, contentTyp
 		d.ItemsUnchanged++
 		return nil, nil
 	case decideCreate:
-		c := store.Content{AccountID: in.AccountID, SiteID: in.SiteID, IntegrationID: in.ID}
-		applyPost(&c, post, contentType, terms, imageID, hash)
-		c.SyncedVersion = 1
-		created, err := e.deps.Store.CreateContent(ctx, c)
-		if errors.Is(err, store.ErrConflict) {
-			// A concurrent page job or a redelivery created it first.
-			d.ItemsUnchanged++
-			return nil, nil
-		}
-		if errors.Is(err, store.ErrItemTooLarge) || errors.Is(err, store.ErrInvalid) {
-			d.ItemsFailed++
-			evt.Status, evt.ErrorMessage = EventFailed, err.Error()
-			return evt, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("create content for post %d: %w", post.ID, err)
-		}
-		d.ItemsCreated++
-		evt.ContentID = created.ID
-		evt.Metadata = map[string]any{"action": "created"}
-		return evt, nil
+		created, err := e.deps.Store.CreateContent(ctx, newPulledContent(in, contentType, post, terms, imageID, hash))
+		return createdOutcome(in, contentType, post, created, err, d)
 	case decideConflict:
 		next := *cur
 		next.Status = store.ContentConflict

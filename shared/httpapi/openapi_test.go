@@ -21,6 +21,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/igny8/integrations/shared/aiproviders"
+	"github.com/igny8/integrations/shared/airegistry"
+	"github.com/igny8/integrations/shared/aisettings"
 	"github.com/igny8/integrations/shared/apperr"
 	"github.com/igny8/integrations/shared/content"
 	"github.com/igny8/integrations/shared/contentsync"
@@ -250,6 +253,20 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"ResolveConflictRequest", resolveRequest{}, true},
 		{"TermInput", termRequest{}, true},
 		{"ImageInput", imageRequest{}, true},
+		{"AISettings", aisettings.View{}, false},
+		{"AIProviderKeys", aisettings.ProviderKeys{}, false},
+		{"AIKeyStatus", aisettings.KeyStatus{}, false},
+		{"AISettingsUpdate", aiSettingsRequest{}, true},
+		{"AISettingsReplace", aiSettingsRequest{}, true},
+		{"ProviderTestResult", aiproviders.Result{}, false},
+		{"ProviderTestFailure", aiproviders.Failure{}, false},
+		{"ImagePrice", store.ImagePrice{}, false},
+		{"Model", modelJSON{}, false},
+		{"ModelList", list[modelJSON]{}, false},
+		{"ModelInput", modelRequest{}, true},
+		{"CostRequest", costRequest{}, true},
+		{"Cost", airegistry.Cost{}, false},
+		{"UnitPrices", airegistry.UnitPrices{}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema, func(t *testing.T) {

@@ -40,5 +40,15 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/api/v1/sites/{site_id}/taxonomies/", Auth: AccountMember, Handler: s.handleCreateTerm},
 		{Method: "GET", Path: "/api/v1/sites/{site_id}/images/", Auth: AccountMember, Handler: s.handleListImages},
 		{Method: "POST", Path: "/api/v1/sites/{site_id}/images/", Auth: AccountMember, Handler: s.handleCreateImage},
+
+		{Method: "GET", Path: "/api/v1/ai/settings/", Auth: Admin, Handler: s.handleGetAISettings},
+		{Method: "PUT", Path: "/api/v1/ai/settings/", Auth: Admin, Handler: s.handleReplaceAISettings},
+		{Method: "PATCH", Path: "/api/v1/ai/settings/", Auth: Admin, Handler: s.handlePatchAISettings},
+		{Method: "POST", Path: "/api/v1/ai/providers/{provider}/test/", Auth: Admin, Handler: s.handleTestAIProvider},
+		{Method: "GET", Path: "/api/v1/ai/models/", Auth: AccountMember, Handler: s.handleListModels},
+		{Method: "GET", Path: "/api/v1/ai/models/{id}/", Auth: AccountMember, Handler: s.handleGetModel},
+		{Method: "PUT", Path: "/api/v1/ai/models/{id}/", Auth: Admin, Handler: s.handlePutModel},
+		{Method: "DELETE", Path: "/api/v1/ai/models/{id}/", Auth: Admin, Handler: s.handleDeactivateModel},
+		{Method: "POST", Path: "/api/v1/ai/models/{id}/cost/", Auth: AccountMember, Handler: s.handleModelCost},
 	}
 }

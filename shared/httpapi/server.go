@@ -26,6 +26,8 @@ type Deps struct {
 	Sync         SyncService
 	Content      ContentService
 	Library      SiteLibrary
+	AI           AISettingsService
+	Models       ModelRegistry
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -464,11 +464,69 @@ func contentWPTaken(c Content) error {
 // that already has content is a *ConflictError (ConflictExists); a body over
 // 400 KB after compression is an *ItemTooLargeError, refused before any call.
 func (s *Store) CreateContent(ctx context.Context, c Content) (Content, error) {
+	c, ops, err := s.contentCreateOps(c)
+	if err != nil {
+		return Content{}, fmt.Errorf("create content: %w", err)
+	}
+	if len(ops) == 1 {
+		// Metadata alone: a conditional put costs half a transaction.
+		if err := s.conditionalPut(ctx, entityContent, ops[0].item.Put.Item, *notExists()); err != nil {
+			if isConditionFailed(err) {
+				return Content{}, fmt.Errorf("create content: %w", ops[0].onConditionFailed)
+			}
+			return Content{}, fmt.Errorf("create content %s: %w", c.ID, err)
+		}
+		return c, nil
+	}
+	if err := s.transact(ctx, "create content", ops); err != nil {
+		return Content{}, err
+	}
+	return c, nil
+}
+
+// CreateContents is CreateContent for many items at once, with as few
+// transactions as the limits allow (a pulled post is 3 items, so about 33
+// posts per transaction): a page of new posts costs a few round trips, not
+// one per post. It returns the stored items and one error per input (nil
+// when created), exactly as CreateContent would have: a transaction that a
+// condition refuses (one item already exists) is retried item by item.
+func (s *Store) CreateContents(ctx context.Context, cs []Content) ([]Content, []error) {
+	out := make([]Content, len(cs))
+	errs := make([]error, len(cs))
+	var (
+		groups [][]txOp
+		owner  []int // groups[i] creates cs[owner[i]]
+	)
+	for i, c := range cs {
+		stored, ops, err := s.contentCreateOps(c)
+		if err != nil {
+			errs[i] = fmt.Errorf("create content: %w", err)
+			continue
+		}
+		out[i] = stored
+		groups = append(groups, ops)
+		owner = append(owner, i)
+	}
+	for g, err := range s.contentTransactGroups(ctx, "create content", groups) {
+		errs[owner[g]] = err
+	}
+	for i, err := range errs {
+		if err != nil {
+			out[i] = Content{}
+		}
+	}
+	return out, errs
+}
+
+// contentCreateOps validates a new content item and builds its writes: the
+// metadata, the body when there is one, and the WordPress-ID lookup when
+// it came from (or went to) WordPress, each conditioned on not existing.
+func (s *Store) contentCreateOps(c Content) (Content, []txOp, error) {
 	if c.Status == "" {
 		c.Status = ContentDraft
 	}
 	if err := validateContent(c); err != nil {
-		return Content{}, fmt.Errorf("create content: %w", err)
+		return Content{}, nil, err
 	}
 	if c.ID == "" {
 		c.ID = s.newID()
@@ -478,49 +536,37 @@ func (s *Store) CreateContent(ctx context.Context, c Content) (Content, error) {
 	c = contentNormalize(c)
 	meta, err := marshalContentMeta(c)
 	if err != nil {
-		return Content{}, fmt.Errorf("create content: %w", err)
+		return Content{}, nil, err
 	}
 	exists := &ConflictError{Reason: ConflictExists, Detail: fmt.Sprintf("content %s already exists", c.ID)}
-	if c.Body == "" && c.WordPressID == 0 {
-		if err := s.conditionalPut(ctx, entityContent, meta, *notExists()); err != nil {
-			if isConditionFailed(err) {
-				return Content{}, fmt.Errorf("create content: %w", exists)
-			}
-			return Content{}, fmt.Errorf("create content %s: %w", c.ID, err)
-		}
-		return c, nil
-	}
 	put, err := s.txPut(entityContent, meta, notExists(), exists)
 	if err != nil {
-		return Content{}, fmt.Errorf("create content: %w", err)
+		return Content{}, nil, err
 	}
 	ops := []txOp{put}
 	if c.Body != "" {
 		body, err := marshalContentBody(c.AccountID, c.ID, c.Body)
 		if err != nil {
-			return Content{}, fmt.Errorf("create content: %w", err)
+			return Content{}, nil, err
 		}
 		op, err := s.txPut(entityContentBody, body, nil, nil)
 		if err != nil {
-			return Content{}, fmt.Errorf("create content: %w", err)
+			return Content{}, nil, err
 		}
 		ops = append(ops, op)
 	}
 	if c.WordPressID != 0 {
 		lookup, err := contentLookupAV(c.AccountID, c.IntegrationID, c.WordPressID, c.ID)
 		if err != nil {
-			return Content{}, fmt.Errorf("create content: %w", err)
+			return Content{}, nil, err
 		}
 		op, err := s.txPut(entityContentLookup, lookup, notExists(), contentWPTaken(c))
 		if err != nil {
-			return Content{}, fmt.Errorf("create content: %w", err)
+			return Content{}, nil, err
 		}
 		ops = append(ops, op)
 	}
-	if err := s.transact(ctx, "create content", ops); err != nil {
-		return Content{}, err
-	}
-	return c, nil
+	return c, ops, nil
 }
 
 // GetContent returns the account's content id with its body: one strongly
@@ -853,12 +899,6 @@ func (s *Store) ListContent(ctx context.Context, accountID string, f ContentFilt
 // ------------------------------------------------ helpers shared by content,
 // taxonomy and image (prefixed "content" to keep the package's names apart)
 
-// contentBatchGetter is the BatchGetItem method of the DynamoDB client; the
-// store's DynamoDB interface does not list it, so it is asserted here.
-type contentBatchGetter interface {
-	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
-}
-
 // contentBatchGetAttempts bounds the calls per chunk while DynamoDB keeps
 // returning unprocessed keys.
 const contentBatchGetAttempts = 8
@@ -870,10 +910,6 @@ const contentBatchGetAttempts = 8
 func (s *Store) contentBatchGet(ctx context.Context, what string, keys []Key) ([]map[string]types.AttributeValue, error) {
 	if len(keys) == 0 {
 		return nil, nil
-	}
-	bg, ok := s.ddb.(contentBatchGetter)
-	if !ok {
-		return nil, fmt.Errorf("batch get %s: the DynamoDB client does not implement BatchGetItem", what)
 	}
 	seen := make(map[Key]bool, len(keys))
 	uniq := make([]Key, 0, len(keys))
@@ -891,7 +927,7 @@ func (s *Store) contentBatchGet(ctx context.Context, what string, keys []Key) ([
 			req.Keys[i] = keyAV(k)
 		}
 		for attempt := 0; ; attempt++ {
-			res, err := bg.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
+			res, err := s.ddb.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
 				RequestItems: map[string]types.KeysAndAttributes{s.table: *req},
 			})
 			if err != nil {
@@ -919,16 +955,24 @@ func (s *Store) contentBatchGet(ctx context.Context, what string, keys []Key) ([
 
 // contentTransactGroups writes groups of ops (each group: one entity's
 // items, e.g. a term and its lookup) with as few transactions as possible:
-// consecutive groups share a transaction up to MaxTransactionItems ops.
+// consecutive groups share a transaction up to MaxTransactionItems ops
+// and MaxTransactionBytes.
 // When a shared transaction is refused by a condition, its groups are
 // retried one transaction each, so one lost race does not fail its
 // neighbours. It returns one error per group (nil = written).
 func (s *Store) contentTransactGroups(ctx context.Context, what string, groups [][]txOp) []error {
 	errs := make([]error, len(groups))
 	for start := 0; start < len(groups); {
-		end, n := start, 0
+		end, n, size := start, 0, 0
 		for end < len(groups) && n+len(groups[end]) <= MaxTransactionItems {
-			n += len(groups[end])
+			gsize := 0
+			for _, op := range groups[end] {
+				gsize += op.size
+			}
+			if end > start && size+gsize > MaxTransactionBytes {
+				break
+			}
+			n, size = n+len(groups[end]), size+gsize
 			end++
 		}
 		if end == start {

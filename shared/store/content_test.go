@@ -300,6 +300,54 @@ func TestContentWordPressUniqueness(t *testing.T) {
 	}
 }
 
+func TestCreateContentsBatchesAndReportsEachItem(t *testing.T) {
+	t.Parallel()
+	skipWithoutTransactions(t)
+	e := newEnv(t)
+	ctx := context.Background()
+	pulled := func(n int) Content {
+		c := contentFixture("acct-1", "site-1", n)
+		c.WordPressID, c.Body = int64(1000+n), fmt.Sprintf("<p>Body %d</p>", n)
+		return c
+	}
+	// 100 pulled posts are 300 items: 4 transactions (99 + 99 + 99 + 3).
+	var batch []Content
+	for n := range 100 {
+		batch = append(batch, pulled(n))
+	}
+	e.calls.Reset()
+	created, errs := e.s.CreateContents(ctx, batch)
+	if got := e.calls.Snapshot(); !reflect.DeepEqual(got, map[string]int{"TransactWriteItems": 4}) {
+		t.Fatalf("100 creates made calls %v, want 4 TransactWriteItems", got)
+	}
+	for i, err := range errs {
+		if err != nil || created[i].ID == "" || created[i].Version != 1 {
+			t.Fatalf("item %d: %+v, %v", i, created[i], err)
+		}
+	}
+	got, err := e.s.GetContent(ctx, "acct-1", created[57].ID)
+	if err != nil || got.Body != "<p>Body 57</p>" || got.WordPressID != 1057 {
+		t.Fatalf("stored item 57: %+v, %v", got, err)
+	}
+
+	// A redelivered page: post 1003 exists, the rest are new or invalid.
+	again := []Content{pulled(200), pulled(3), pulled(201), {AccountID: "acct-1"}}
+	created, errs = e.s.CreateContents(ctx, again)
+	if errs[0] != nil || errs[2] != nil || created[0].ID == "" || created[2].ID == "" {
+		t.Fatalf("new items next to an existing one were not created: %v", errs)
+	}
+	if !errors.Is(errs[1], ErrConflict) || conflictReason(errs[1]) != ConflictExists || created[1].ID != "" {
+		t.Fatalf("existing WordPress post: %+v, %v; want a conflict", created[1], errs[1])
+	}
+	if !errors.Is(errs[3], ErrInvalid) {
+		t.Fatalf("invalid item: %v, want ErrInvalid", errs[3])
+	}
+	ids, err := e.s.ContentIDsByWordPressID(ctx, "acct-1", "int-1", []int64{1003, 1200, 1201})
+	if err != nil || len(ids) != 3 || ids[1200] != created[0].ID || ids[1201] != created[2].ID {
+		t.Fatalf("lookups after the mixed batch: %v, %v", ids, err)
+	}
+}
+
 func TestContentIDsByWordPressIDBatches(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -238,12 +238,6 @@ func unmarshalSyncEvent(item map[string]types.AttributeValue) (SyncEvent, error)
 	return ev, nil
 }
 
-// eventBatchWriter is the BatchWriteItem method of *dynamodb.Client (the
-// Store's DynamoDB interface does not list it).
-type eventBatchWriter interface {
-	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
-}
-
 // PutSyncEvents stores events: IDs are generated when empty, CreatedAt is
 // now when zero, ExpiresAt is CreatedAt + retention (≤ 0:
 // DefaultEventRetention); the by-status (GSI1) and by-type (GSI2) keys are
@@ -305,21 +299,11 @@ func (s *Store) PutSyncEvents(ctx context.Context, events []SyncEvent, retention
 }
 
 // eventBatchWrite writes up to 25 puts, retrying unprocessed items with
-// exponential backoff and jitter. A client without BatchWriteItem (a test
-// double of the DynamoDB interface) gets one PutItem per item.
+// exponential backoff and jitter.
 func (s *Store) eventBatchWrite(ctx context.Context, reqs []types.WriteRequest) error {
-	bw, ok := s.ddb.(eventBatchWriter)
-	if !ok {
-		for _, r := range reqs {
-			if _, err := s.ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: r.PutRequest.Item}); err != nil {
-				return fmt.Errorf("put sync event: %w", err)
-			}
-		}
-		return nil
-	}
 	pending := reqs
 	for attempt := 0; ; attempt++ {
-		out, err := bw.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+		out, err := s.ddb.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
 			RequestItems: map[string][]types.WriteRequest{s.table: pending},
 		})
 		if err != nil {

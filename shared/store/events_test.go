@@ -445,9 +445,6 @@ func (f *flakyBatch) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWrite
 	return f.Client.BatchWriteItem(ctx, in, opts...)
 }
 
-// putOnly hides BatchWriteItem: only the Store's DynamoDB interface.
-type putOnly struct{ DynamoDB }
-
 func TestPutSyncEventsBatches(t *testing.T) {
 	t.Parallel()
 	e, now := newEventEnv(t)
@@ -504,15 +501,6 @@ func TestPutSyncEventsBatches(t *testing.T) {
 	defer cancel()
 	if err := New(stuck, e.table).PutSyncEvents(dl, mk(3, "stuck"), time.Hour); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("stuck batch: %v", err)
-	}
-
-	// A client without BatchWriteItem gets one PutItem per event.
-	e.calls.Reset()
-	if err := New(putOnly{e.ddb}, e.table).PutSyncEvents(ctx, mk(3, "put-only"), time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	if got := e.calls.Snapshot(); !reflect.DeepEqual(got, map[string]int{"PutItem": 3}) {
-		t.Fatalf("put-only calls %v", got)
 	}
 
 	// One key twice in a call: one item, the later event wins.

@@ -531,10 +531,16 @@ func AISettingsKey() Key { return Key{PK: k("G", "AI"), SK: "SETTINGS"} }
 
 // ModelKey is one model registry entry; the registry is one small partition
 // read whole into each function's cache.
-func ModelKey(modelID string) Key { return Key{PK: k("G", "MODELS"), SK: skModel + esc(modelID)} }
+func ModelKey(modelID string) Key { return Key{PK: ModelPartition(), SK: skModel + esc(modelID)} }
 
-// ModelListPrefix is the SK prefix of registry entries.
-func ModelListPrefix() string { return skModel }
+// ModelPartition is the registry's partition key value: one Query of it
+// reads every entry and the seed marker together.
+func ModelPartition() string { return k("G", "MODELS") }
+
+// ModelSeedKey is the registry's seed marker: the version of the repository's
+// data file last loaded into the table. It sorts outside the M# prefix, so no
+// model ID can collide with it.
+func ModelSeedKey() Key { return Key{PK: ModelPartition(), SK: "SEED"} }
 
 // ------------------------------------------------------------ site leases
 
@@ -543,5 +549,8 @@ func ModelListPrefix() string { return skModel }
 // site at once however many workers run. Slots carry ExpiresAt, so a
 // worker that dies frees its slot when the lease runs out.
 func SiteLeaseKey(accountID, integrationID string, slot int) Key {
-	return Key{PK: intP(accountID, integrationID), SK: fmt.Sprintf("LEASE#%02d", slot)}
+	return Key{PK: intP(accountID, integrationID), SK: fmt.Sprintf("%s%02d", siteLeasePrefix, slot)}
 }
+
+// siteLeasePrefix starts every site lease slot's sort key.
+const siteLeasePrefix = "LEASE#"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,15 +22,24 @@ type Lease struct {
 }
 
 // AcquireSiteLease takes one of the integration's `slots` request slots for
-// ttl, trying them in random order: one conditional PutItem per slot tried
-// (taken when free or expired). ok is false when every slot is held.
+// ttl. One strongly consistent read of the slots finds the free or expired
+// ones; a conditional PutItem takes one (another free one is tried if a
+// competitor took it first). ok is false when every slot is held. A busy
+// site thus costs waiters one read per try, not a failed write per slot.
 func (s *Store) AcquireSiteLease(ctx context.Context, accountID, integrationID string, slots int, ttl time.Duration) (Lease, bool, error) {
 	if slots < 1 {
 		return Lease{}, false, fmt.Errorf("acquire site lease: %d slots: %w", slots, ErrInvalid)
 	}
 	now := s.clock()
+	held, err := s.heldLeaseSlots(ctx, accountID, integrationID, slots, now)
+	if err != nil {
+		return Lease{}, false, err
+	}
 	holder := s.newID()
 	for _, slot := range rand.Perm(slots) {
+		if held[slot] {
+			continue
+		}
 		key := SiteLeaseKey(accountID, integrationID, slot)
 		cond := expression.AttributeNotExists(expression.Name(AttrPK)).
 			Or(expression.Name(AttrTTL).LessThan(expression.Value(now.Unix())))
@@ -56,6 +66,48 @@ func (s *Store) AcquireSiteLease(ctx context.Context, accountID, integrationID s
 		}
 	}
 	return Lease{}, false, nil
+}
+
+// heldLeaseSlots reads which of the integration's slots are held (and not
+// expired) now: one strongly consistent BatchGetItem of the slot keys.
+func (s *Store) heldLeaseSlots(ctx context.Context, accountID, integrationID string, slots int, now time.Time) (map[int]bool, error) {
+	keys := make([]map[string]types.AttributeValue, slots)
+	for i := range keys {
+		keys[i] = keyAV(SiteLeaseKey(accountID, integrationID, i))
+	}
+	req := map[string]types.KeysAndAttributes{s.table: {
+		Keys: keys, ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("#sk, #ttl"), ExpressionAttributeNames: map[string]string{"#sk": AttrSK, "#ttl": AttrTTL},
+	}}
+	held := make(map[int]bool, slots)
+	// Unprocessed keys (throttling) are read as held: the caller just
+	// tries again a little later.
+	out, err := s.ddb.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+	if err != nil {
+		return nil, fmt.Errorf("read site leases: %w", err)
+	}
+	if un, ok := out.UnprocessedKeys[s.table]; ok {
+		for _, k := range un.Keys {
+			if sk, ok := k[AttrSK].(*types.AttributeValueMemberS); ok {
+				if slot, err := strconv.Atoi(strings.TrimPrefix(sk.Value, siteLeasePrefix)); err == nil {
+					held[slot] = true
+				}
+			}
+		}
+	}
+	for _, item := range out.Responses[s.table] {
+		sk, _ := item[AttrSK].(*types.AttributeValueMemberS)
+		exp, _ := item[AttrTTL].(*types.AttributeValueMemberN)
+		if sk == nil || exp == nil {
+			continue
+		}
+		slot, err1 := strconv.Atoi(strings.TrimPrefix(sk.Value, siteLeasePrefix))
+		until, err2 := strconv.ParseInt(exp.Value, 10, 64)
+		if err1 == nil && err2 == nil && until >= now.Unix() {
+			held[slot] = true
+		}
+	}
+	return held, nil
 }
 
 // ReleaseSiteLease frees a held slot (only if still held by this holder:

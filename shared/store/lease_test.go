@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -17,8 +18,13 @@ func TestSiteLeasesBoundConcurrencyAndExpire(t *testing.T) {
 		}
 		held = append(held, l)
 	}
+	e.calls.Reset()
 	if _, ok, err := e.s.AcquireSiteLease(ctx, "acct", "int-1", 4, time.Minute); err != nil || ok {
 		t.Fatalf("fifth lease: ok=%v err=%v, want refused", ok, err)
+	}
+	// A busy site costs a waiter one read, not a failed write per slot.
+	if got := e.calls.Snapshot(); !reflect.DeepEqual(got, map[string]int{"BatchGetItem": 1}) {
+		t.Fatalf("refused lease made calls %v, want one BatchGetItem", got)
 	}
 	// Another integration has its own slots.
 	if _, ok, _ := e.s.AcquireSiteLease(ctx, "acct", "int-2", 4, time.Minute); !ok {
@@ -27,9 +33,13 @@ func TestSiteLeasesBoundConcurrencyAndExpire(t *testing.T) {
 	if err := e.s.ReleaseSiteLease(ctx, held[2]); err != nil {
 		t.Fatal(err)
 	}
+	e.calls.Reset()
 	l, ok, _ := e.s.AcquireSiteLease(ctx, "acct", "int-1", 4, time.Minute)
 	if !ok || l.Slot != held[2].Slot {
 		t.Fatalf("after a release: ok=%v slot %d, want slot %d", ok, l.Slot, held[2].Slot)
+	}
+	if got := e.calls.Snapshot(); !reflect.DeepEqual(got, map[string]int{"BatchGetItem": 1, "PutItem": 1}) {
+		t.Fatalf("lease on the one free slot made calls %v, want a BatchGetItem and one PutItem", got)
 	}
 	// A dead worker's lease runs out.
 	e.clock.mu.Lock()

@@ -17,12 +17,19 @@ import (
 // MaxTransactionItems is DynamoDB's limit of items per transaction.
 const MaxTransactionItems = 100
 
+// MaxTransactionBytes is DynamoDB's limit on the aggregate size of a
+// transaction's items (4 MB).
+const MaxTransactionBytes = 4 << 20
+
 // txOp is one write in a transaction together with the error its failed
 // condition means (for example a *ConflictError naming the uniqueness guard,
 // or ErrPreconditionFailed for a version check).
 type txOp struct {
 	item              types.TransactWriteItem
 	onConditionFailed error
+	// size is a put's item size in bytes (0 for other writes, which are
+	// small), so transactions can be packed under MaxTransactionBytes.
+	size int
 }
 
 // txPut builds a conditional Put, checking the item's size first.
@@ -40,7 +47,7 @@ func (s *Store) txPut(entity string, item map[string]types.AttributeValue, cond 
 		put.ExpressionAttributeNames = expr.Names()
 		put.ExpressionAttributeValues = expr.Values()
 	}
-	return txOp{item: types.TransactWriteItem{Put: put}, onConditionFailed: onFail}, nil
+	return txOp{item: types.TransactWriteItem{Put: put}, onConditionFailed: onFail, size: ItemSize(item)}, nil
 }
 
 // txDelete builds a (conditional) Delete.

@@ -84,6 +84,8 @@ func ParseDelivery(body []byte) (Delivery, error) {
 		return d, apperr.Field(apperr.Invalid, "integration_id", "integration_id is required")
 	case len(d.Status) > maxStatusLength:
 		return d, apperr.Field(apperr.Invalid, "status", "status must be at most %d characters", maxStatusLength)
+	case len(d.Meta.PluginVersion) > maxStatusLength:
+		return d, apperr.Field(apperr.Invalid, "delivery.plugin_version", "delivery.plugin_version must be at most %d characters", maxStatusLength)
 	}
 	if d.ModifiedGMT != "" {
 		if _, err := time.Parse("2006-01-02T15:04:05", d.ModifiedGMT); err != nil {

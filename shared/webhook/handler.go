@@ -34,6 +34,7 @@ import (
 	"github.com/igny8/integrations/shared/apperr"
 	"github.com/igny8/integrations/shared/jobs"
 	"github.com/igny8/integrations/shared/logging"
+	"github.com/igny8/integrations/shared/metrics"
 	"github.com/igny8/integrations/shared/siteurl"
 	"github.com/igny8/integrations/shared/store"
 	"github.com/igny8/integrations/shared/webhooksecret"
@@ -85,7 +86,12 @@ type Deps struct {
 	// IntegrationCacheTTL is how long a found integration is reused (0:
 	// read it for every delivery). See DefaultIntegrationCacheTTL.
 	IntegrationCacheTTL time.Duration
-	Now                 func() time.Time
+	// Metrics receives one EMF line per delivery (nil: none): Deliveries
+	// and HandlerTime by Outcome (accepted, duplicate or the problem code),
+	// so a flood of 401s or 429s shows on a dashboard.
+	Metrics *metrics.Emitter
+	Stage   string
+	Now     func() time.Time
 }
 
 // Response bodies.
@@ -108,7 +114,9 @@ func NewHandler(d Deps) Handler {
 	}
 	r := &receiver{d: d, cache: newIntegrationCache(d.IntegrationCacheTTL)}
 	return func(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
+		start := time.Now()
 		resp, err := r.receive(ctx, req)
+		r.metric(err, resp, time.Since(start))
 		if err != nil {
 			ae := apperr.As(err)
 			level := slog.LevelInfo
@@ -227,8 +235,28 @@ func (r *receiver) receive(ctx context.Context, req events.LambdaFunctionURLRequ
 		return events.LambdaFunctionURLResponse{}, apperr.Wrap(err, apperr.Unavailable, "The delivery could not be queued; retry later")
 	}
 	r.d.Logger.InfoContext(ctx, "webhook delivery accepted", logging.String("delivery_id", signed.ID),
-		logging.String("action", d.Action), logging.String("post_id", strconv.FormatInt(d.PostID, 10)))
+		logging.String("action", d.Action), logging.String("post_id", strconv.FormatInt(d.PostID, 10)),
+		logging.String("attempt", strconv.Itoa(d.Meta.Attempt)), logging.String("plugin_version", d.Meta.PluginVersion))
 	return jsonResponse(http.StatusAccepted, accepted{DeliveryID: signed.ID, Status: "accepted"}), nil
+}
+
+// metric emits the delivery's outcome.
+func (r *receiver) metric(err error, resp events.LambdaFunctionURLResponse, took time.Duration) {
+	if r.d.Metrics == nil {
+		return
+	}
+	outcome := "accepted"
+	switch {
+	case err != nil:
+		outcome = string(apperr.As(err).Code)
+	case resp.StatusCode == http.StatusOK:
+		outcome = "duplicate"
+	}
+	if merr := r.d.Metrics.Emit(map[string]string{"Stage": r.d.Stage, "Outcome": outcome}, nil,
+		metrics.Metric{Name: "Deliveries", Unit: metrics.Count, Value: 1},
+		metrics.Metric{Name: "HandlerTime", Unit: metrics.Milliseconds, Value: float64(took.Microseconds()) / 1000}); merr != nil {
+		r.d.Logger.Warn("could not emit metrics", logging.Err(merr))
+	}
 }
 
 // release forgets a claimed webhook-id whose delivery was not enqueued.

@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/igny8/integrations/shared/jobs"
+	"github.com/igny8/integrations/shared/metrics"
 	"github.com/igny8/integrations/shared/secrets"
 	"github.com/igny8/integrations/shared/store"
 	"github.com/igny8/integrations/shared/testutil"
@@ -292,6 +294,35 @@ func TestAWarmReceiverCostsTwoWritesAndOneSendPerDelivery(t *testing.T) {
 	got := e.ddb.Snapshot()
 	if got["Query"] != 0 || got["GetItem"] != 0 || got["GetSecretValue"] != 0 || got["UpdateItem"] != 5 || got["PutItem"] != 5 || got["SendMessageBatch"] != 5 || e.ddb.Total() != 15 {
 		t.Fatalf("5 deliveries to a warm receiver made %v; want 5 rate updates, 5 de-duplication puts and 5 sends only", got)
+	}
+}
+
+func TestEachDeliveryEmitsItsOutcome(t *testing.T) {
+	e := newReceiverEnv(t, store.RateWindow{Limit: 20, Length: 2 * time.Second})
+	var buf bytes.Buffer
+	h := webhook.NewHandler(webhook.Deps{Integrations: e.st, Keys: e.secrets, Guard: e.st, Jobs: jobs.NewSender(e.sqs, e.queue),
+		Rate: store.RateWindow{Limit: 20, Length: 2 * time.Second}, Now: func() time.Time { return e.now },
+		Metrics: metrics.New(&buf, "Test"), Stage: "test"})
+	other, _ := webhooksecret.Generate()
+	for _, req := range []events.LambdaFunctionURLRequest{
+		e.signed("msg_m1", e.body(nil), e.secret, e.now),
+		e.signed("msg_m1", e.body(nil), e.secret, e.now),
+		e.signed("msg_m2", e.body(nil), other, e.now),
+	} {
+		if _, err := h(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var outcomes []string
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil || m["Deliveries"] != 1.0 || m["Stage"] != "test" {
+			t.Fatalf("EMF line %q", line)
+		}
+		outcomes = append(outcomes, m["Outcome"].(string))
+	}
+	if strings.Join(outcomes, ",") != "accepted,duplicate,unauthorized" {
+		t.Fatalf("outcomes %v", outcomes)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -172,6 +173,19 @@ func (c *Client) backoff(attempt int) time.Duration {
 
 // attempt sends one try and reads its answer.
 func (c *Client) attempt(ctx context.Context, method string, target *url.URL, req Request, body *requestBody) (*Response, *Error) {
+	// The gate's wait is not part of the attempt's timeout, and its slot
+	// is held only while the site works on the request: decoding happens
+	// after it is handed back.
+	leave := func() {}
+	if c.gate != nil {
+		l, err := c.gate.Enter(ctx)
+		if err != nil {
+			return nil, c.gateError(ctx, err)
+		}
+		var once sync.Once
+		leave = func() { once.Do(l) }
+	}
+	defer leave()
 	actx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 
@@ -222,6 +236,7 @@ func (c *Client) attempt(ctx context.Context, method string, target *url.URL, re
 	if err != nil {
 		return resp, c.transportError(ctx, err)
 	}
+	leave()
 	if int64(len(data)) > c.opts.MaxResponseBytes {
 		return resp, c.tooLarge(resp.StatusCode)
 	}

@@ -51,6 +51,7 @@ const (
 	CodeInvalidSiteURL           = "invalid_site_url"                  // New: unusable site URL
 	CodeInvalidCollection        = "invalid_collection"                // CollectionTotal: bad rest_base
 	CodeInvalidRequest           = "invalid_request"                   // a programming error building a Request
+	CodeSiteBusy                 = "site_busy"                         // our own per-site request limit: not sent, try later
 )
 
 // Error is every error this package returns. Message and Hint are plain
@@ -193,6 +194,22 @@ func (c *Client) redact(err error) error {
 }
 
 // transportError diagnoses a failure to get an HTTP answer at all.
+// gateError explains a turn the gate did not give.
+func (c *Client) gateError(ctx context.Context, err error) *Error {
+	var busy *GateBusyError
+	if errors.As(err, &busy) {
+		return &Error{Code: CodeSiteBusy, RetryAfter: busy.RetryAfter, Err: err,
+			Message: fmt.Sprintf("The request to %s was not sent: this service already has its maximum of concurrent requests to the site.", c.site.Host),
+			Hint:    "Nothing is wrong with the site; the work is retried shortly. SITE_CONCURRENCY sets the limit."}
+	}
+	if ctx.Err() != nil {
+		return c.transportError(ctx, ctx.Err())
+	}
+	return &Error{Code: CodeSiteBusy, Err: err,
+		Message: fmt.Sprintf("The request to %s was not sent: its concurrency limit could not be checked.", c.site.Host),
+		Hint:    "This is a problem on our side (the lease table); the work is retried."}
+}
+
 func (c *Client) transportError(ctx context.Context, err error) *Error {
 	e := c.classifyTransport(ctx, err)
 	e.Err = c.redact(err)

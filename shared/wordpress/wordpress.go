@@ -202,6 +202,32 @@ type Client struct {
 	secrets    []string // password forms scrubbed from any text we surface
 	http       *http.Client
 	opts       Options
+	gate       Gate
+}
+
+// Gate bounds how many requests go to one site at once, across every
+// process that calls it. Enter waits for a turn and returns the function
+// that ends it; an error means no turn came in time (the caller should try
+// again later) or ctx ended.
+type Gate interface {
+	Enter(ctx context.Context) (leave func(), err error)
+}
+
+// GateBusyError is what a Gate returns when the site stayed busy: the
+// request was not sent, and RetryAfter says when trying again makes sense.
+type GateBusyError struct{ RetryAfter time.Duration }
+
+func (e *GateBusyError) Error() string {
+	return "the site already has its maximum of concurrent requests from this service"
+}
+
+// WithGate returns a copy of the client whose every attempt first takes a
+// turn from g: the turn covers sending and reading the answer, not the
+// waits between retries.
+func (c *Client) WithGate(g Gate) *Client {
+	cp := *c
+	cp.gate = g
+	return &cp
 }
 
 // New returns a client for the site at siteURL ("https://example.com" or,

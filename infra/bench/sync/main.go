@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,8 @@ type options struct {
 	posts, workers, siteConc, realPosts, naiveSample int
 	latency                                          time.Duration
 	realEnv                                          string
+	// cpuProfile, when set, receives a CPU profile of the first full sync.
+	cpuProfile string
 }
 
 func main() {
@@ -35,6 +38,7 @@ func main() {
 	flag.StringVar(&o.realEnv, "real-wp-env", "", "env file of a real WordPress (WP_URL, WP_USERNAME, WP_APP_PASSWORD), e.g. .local/wordpress/env")
 	flag.IntVar(&o.realPosts, "real-posts", 1000, "posts the real WordPress must have at least (php infra/wordpress/bulk.php N)")
 	flag.IntVar(&o.naiveSample, "naive-sample", 1000, "posts the naive baseline fetches one by one (extrapolated to -posts)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the full sync through the stack to this file (go tool pprof)")
 	flag.Parse()
 	if o.posts < 1 || o.workers < 1 || o.siteConc < 1 || o.siteConc > 32 || o.naiveSample < 1 {
 		fmt.Fprintln(os.Stderr, "sync bench: -posts, -workers, -naive-sample must be ≥ 1 and -site-concurrency 1..32")
@@ -52,11 +56,38 @@ func main() {
 	os.Exit(code)
 }
 
+// startCPUProfile profiles the process until the returned function is
+// called; with no path it does nothing.
+func startCPUProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sync bench: cpu profile:", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
+}
+
 func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "# "+format+"\n", args...)
 }
 
-var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+var discard = benchLogger()
+
+func benchLogger() *slog.Logger {
+	if os.Getenv("BENCH_LOG") != "" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
 
 func itoa(n int) string { return strconv.Itoa(n) }
 

@@ -69,7 +69,9 @@ func run(ctx context.Context, t *tb, o options) (err error) {
 	wp.ResetRequests()
 	st.takeInvocations()
 	progress("full sync through the local stack")
+	stopProfile := startCPUProfile(o.cpuProfile)
 	full, fullWall, err := acct.syncAndWait(ctx, id, "")
+	stopProfile()
 	if err != nil {
 		return err
 	}
@@ -174,7 +176,7 @@ func run(ctx context.Context, t *tb, o options) (err error) {
 	}
 	fmt.Printf(`
 Paths: wall times and WordPress requests come from the local stack (infra/local: HTTP API, SQS event source with
-batches of 10 and a 1 s batching window as in template.yaml, %d concurrent worker invocations, SITE_CONCURRENCY %d),
+batches of 10 and no batching window, as in template.yaml, %d concurrent worker invocations, SITE_CONCURRENCY %d),
 the sync started with POST /api/v1/integration/{id}/sync/ and sync_status polled every 20 ms. The stack builds its
 own AWS clients, so DynamoDB and SQS calls are counted on a second run of the same service (app.New wiring, same
 emulator, same fake WordPress, a fresh integration) whose SQS poller is the bench's stand-in for the event source.

@@ -537,6 +537,7 @@ func (s *Site) Media() []Media {
 // insert stores a new record (id 0 takes the next of the sequence) or, for
 // a record already stored, replaces it.
 func (s *Site) insert(r *record) {
+	s.gen++
 	if r.id == 0 {
 		r.id = s.nextPostID
 	}
@@ -565,6 +566,7 @@ func (s *Site) checkFreeID(id int64) {
 }
 
 func (s *Site) remove(id int64) {
+	s.gen++
 	r := s.records[id]
 	delete(s.records, id)
 	delete(s.futures, id)

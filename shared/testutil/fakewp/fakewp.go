@@ -82,6 +82,12 @@ type Site struct {
 	nextTermID int64
 	futures    map[int64]bool
 	creates    map[string]int
+	// gen counts inserts and removes; sortCache holds list orders made
+	// at a generation (rest.go).
+	gen       uint64
+	sortCache map[string]sortedRecords
+	// inFlight and maxInFlight count requests being served at once.
+	inFlight, maxInFlight int
 
 	// The IGNY8 companion plugin (plugin.go).
 	plugin *pluginState
@@ -114,6 +120,7 @@ func New(t testing.TB) *Site {
 		nextTermID: 1,
 		futures:    map[int64]bool{},
 		creates:    map[string]int{},
+		sortCache:  map[string]sortedRecords{},
 	}
 	s.insertTerm(&Term{Taxonomy: "category", Name: "Uncategorized", Slug: "uncategorized"})
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -180,6 +187,14 @@ type Recorded struct {
 	Query       url.Values
 }
 
+// MaxInFlight is the most requests the site has served at the same time
+// (a request counts from its arrival until its handler returns).
+func (s *Site) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInFlight
+}
+
 // RequestLog lists the requests received since the last reset, in order.
 func (s *Site) RequestLog() []Recorded {
 	s.mu.Lock()
@@ -231,7 +246,14 @@ func (s *Site) serve(w http.ResponseWriter, r *http.Request) {
 	s.log = append(s.log, Recorded{Method: r.Method, Path: r.URL.Path, Route: route, Query: r.URL.Query()})
 	latency := s.latency
 	hooks := append([]func(http.ResponseWriter, *http.Request) bool(nil), s.hooks...)
+	s.inFlight++
+	s.maxInFlight = max(s.maxInFlight, s.inFlight)
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
 
 	if latency > 0 {
 		t := time.NewTimer(latency)

@@ -770,6 +770,36 @@ func (lq *listQuery) match(r *record) bool {
 
 // sort orders by the query's orderby; ties go by ID in the same direction
 // (MySQL leaves their order undefined).
+// sortedOfType returns the type's records in lq's order. Orders that
+// depend only on the records are cached until the next insert or remove
+// (records are replaced, never re-sorted in place), so paging through a
+// large site does not sort it again for every page; the order is total
+// (ties go by ID), so filtering the sorted list equals sorting the filtered.
+func (s *Site) sortedOfType(typ string, lq *listQuery) []*record {
+	key := typ + "|" + lq.orderby + "|" + lq.order
+	cacheable := lq.orderby != "include" && lq.orderby != "include_slugs"
+	if c, ok := s.sortCache[key]; ok && cacheable && c.gen == s.gen {
+		return c.list
+	}
+	var list []*record
+	for _, r := range s.records {
+		if r.typ == typ {
+			list = append(list, r)
+		}
+	}
+	lq.sort(list)
+	if cacheable {
+		s.sortCache[key] = sortedRecords{gen: s.gen, list: list}
+	}
+	return list
+}
+
+// sortedRecords is one cached order and the generation it was made at.
+type sortedRecords struct {
+	gen  uint64
+	list []*record
+}
+
 func (lq *listQuery) sort(list []*record) {
 	type keyed struct {
 		r   *record
@@ -849,12 +879,11 @@ func (s *Site) listPosts(w http.ResponseWriter, req *apiRequest, pt postType) {
 	s.mu.Lock()
 	s.runCron()
 	var list []*record
-	for _, r := range s.records {
-		if r.typ == pt.slug && lq.match(r) {
+	for _, r := range s.sortedOfType(pt.slug, lq) {
+		if lq.match(r) {
 			list = append(list, r)
 		}
 	}
-	lq.sort(list)
 	total := int64(len(list))
 	pages := (total + lq.perPage - 1) / lq.perPage
 	if lq.page > pages && total > 0 {
