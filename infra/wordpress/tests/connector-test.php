@@ -217,6 +217,17 @@ $bodies = end_request();
 same(count($bodies), 1, 'created and deleted in one request: one delivery');
 same(array($bodies[0]['action'], $bodies[0]['post_type'], $bodies[0]['rest_base']), array('post_deleted', 'page', 'pages'), 'created and deleted: post_deleted of a page');
 
+// A scheduled post published by WordPress's cron (wp_publish_post, which
+// changes only the status): post_status_changed, modified_gmt unchanged.
+$future = new_post(array('post_status' => 'future', 'post_date_gmt' => gmdate('Y-m-d H:i:s', time() + 3600)));
+$bodies = end_request();
+same(array(count($bodies), $bodies[0]['action'] ?? '', $bodies[0]['status'] ?? ''), array(1, 'post_created', 'future'), 'scheduled post: post_created, status future');
+$modified = $bodies[0]['modified_gmt'] ?? '';
+wp_publish_post($future);
+$bodies = end_request();
+same(array(count($bodies), $bodies[0]['action'] ?? '', $bodies[0]['status'] ?? '', $bodies[0]['modified_gmt'] ?? ''),
+    array(1, 'post_status_changed', 'publish', $modified), 'published by cron: post_status_changed to publish, same modified_gmt');
+
 // Skipped: auto-drafts, revisions, non-REST types, internal REST types.
 $auto = new_post(array('post_status' => 'auto-draft'));
 same(count(end_request()), 0, 'auto-draft: nothing sent');
