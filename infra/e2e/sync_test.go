@@ -290,6 +290,22 @@ func TestSyncWithRealWordPress(t *testing.T) {
 		t.Logf("logs: %s", lastLines(e.logs.String(), 30))
 		t.Fatalf("conflict events: %v", evts)
 	}
+
+	// Resolving in WordPress's favour pulls the post at once: no sync run
+	// needed, and the local edit gives way.
+	var wpNow struct {
+		Title struct {
+			Raw string `json:"raw"`
+		} `json:"title"`
+	}
+	e.wpDo(t, "GET", fmt.Sprintf("wp/v2/posts/%d?context=edit", wpPost.ID), nil, &wpNow)
+	if r := api.do("POST", "/api/v1/content/"+contentID+"/resolve_conflict/", map[string]any{"keep": "wordpress"}); r.status != 200 {
+		t.Fatalf("resolve keep=wordpress: %d %s", r.status, r.body)
+	}
+	waitFor(t, "WordPress's version after resolving the conflict", func() bool {
+		c := api.do("GET", "/api/v1/content/"+contentID+"/", nil).json(t)
+		return c["title"] == wpNow.Title.Raw && c["status"] == "published" && c["excerpt"] != "Edited in IGNY8 too"
+	})
 	e.assertNoSecretLeak(t, []string{e.wp.AppPassword}, created.body)
 }
 

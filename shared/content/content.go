@@ -17,9 +17,11 @@ import (
 	"github.com/igny8/integrations/shared/wordpress"
 )
 
-// Pusher queues the push of one content item to WordPress.
+// Pusher queues the sync jobs of one content item: its push to WordPress,
+// or a pull of its WordPress post.
 type Pusher interface {
 	EnqueuePush(ctx context.Context, c store.Content, runID string) error
+	EnqueuePull(ctx context.Context, c store.Content) error
 }
 
 // Service implements the content use cases.
@@ -165,8 +167,16 @@ func (s *Service) ResolveConflict(ctx context.Context, accountID, id, keep strin
 		c.SyncedVersion = c.Version + 1
 		return nil
 	})
-	if err != nil || keep != KeepIGNY8 {
+	if err != nil {
 		return c, err
+	}
+	if keep == KeepWordPress {
+		// Pull the post now: an incremental run lists only posts modified
+		// since its cursor, so it might never bring WordPress's version.
+		if err := s.push.EnqueuePull(ctx, c); err != nil {
+			return store.Content{}, fmt.Errorf("queue pull of %s: %w", id, err)
+		}
+		return c, nil
 	}
 	if err := s.push.EnqueuePush(ctx, c, ""); err != nil {
 		return store.Content{}, fmt.Errorf("queue push of %s: %w", id, err)

@@ -172,9 +172,10 @@ type pagePayload struct {
 	RESTBase      string     `json:"rest_base"`
 	Page          int        `json:"page"`
 	ModifiedAfter *time.Time `json:"modified_after,omitempty"`
-	// DatedAfter asks for posts dated after it instead (the incremental
-	// run's second pass): a scheduled post that WordPress's cron
-	// published changed only its status, not its modified date.
+	// DatedAfter asks instead for posts dated after it and modified before
+	// it (the incremental run's second listing): a scheduled post that
+	// WordPress's cron published changed only its status, not its
+	// modified date.
 	DatedAfter *time.Time `json:"dated_after,omitempty"`
 	Taxonomies []taxField `json:"taxonomies,omitempty"`
 }

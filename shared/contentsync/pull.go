@@ -231,7 +231,11 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 		q.Set("modified_after", p.ModifiedAfter.UTC().Format("2006-01-02T15:04:05"))
 	}
 	if p.DatedAfter != nil {
-		q.Set("after", p.DatedAfter.UTC().Format("2006-01-02T15:04:05"))
+		// Dated after the cursor but not modified since: exactly the posts
+		// the modified-after listing misses, so none is counted twice.
+		at := p.DatedAfter.UTC().Format("2006-01-02T15:04:05")
+		q.Set("after", at)
+		q.Set("modified_before", at)
 	}
 	var raw []json.RawMessage
 	resp, err := client.Do(ctx, wordpress.Request{Method: "GET", Path: "wp/v2/" + p.RESTBase, Query: withPage(q, p.Page), Out: &raw, CacheBust: true})
@@ -286,6 +290,19 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 		sem      = make(chan struct{}, itemWriteConcurrency)
 		creates  []pulledCreate
 	)
+	// record counts one item's outcome and keeps its event.
+	record := func(d progressDelta, evt *store.SyncEvent, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		res.delta.add(d)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if evt != nil {
+			evt.RunID = p.RunID
+			evts = append(evts, *evt)
+		}
+	}
 	for _, post := range posts {
 		var cur *store.Content
 		if id, ok := contentIDs[post.ID]; ok {
@@ -306,16 +323,7 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 			defer func() { <-sem; wg.Done() }()
 			var d progressDelta
 			evt, err := e.storePost(ctx, in, p.ContentType, cur, post, terms, imageID, hash, policy, &d)
-			mu.Lock()
-			defer mu.Unlock()
-			res.delta.add(d)
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			if evt != nil {
-				evt.RunID = p.RunID
-				evts = append(evts, *evt)
-			}
+			record(d, evt, err)
 		}()
 	}
 	if len(creates) > 0 {
@@ -327,16 +335,7 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 		for i, c := range creates {
 			var d progressDelta
 			evt, err := createdOutcome(in, p.ContentType, c.post, created[i], errs[i], &d)
-			mu.Lock()
-			res.delta.add(d)
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			if evt != nil {
-				evt.RunID = p.RunID
-				evts = append(evts, *evt)
-			}
-			mu.Unlock()
+			record(d, evt, err)
 		}
 	}
 	wg.Wait()

@@ -44,6 +44,33 @@ const (
 	webhookUnchanged = "unchanged"
 )
 
+// ActionConflictResolved is the action of a pull that resolve_conflict
+// (keep: wordpress) queues through the webhook job: its event is a
+// content_pull, not a webhook.
+const ActionConflictResolved = "conflict_resolved"
+
+// EnqueuePull queues a pull of one content item's WordPress post (the
+// webhook worker's job). Nothing is queued for content not in WordPress.
+func (e *Engine) EnqueuePull(ctx context.Context, c store.Content) error {
+	if c.WordPressID == 0 {
+		return nil
+	}
+	restBase := c.ContentType
+	switch c.ContentType {
+	case "post":
+		restBase = "posts"
+	case "page":
+		restBase = "pages"
+	}
+	p := jobs.WebhookPayload{DeliveryID: fmt.Sprintf("resolve:%s:v%d", c.ID, c.Version), Action: ActionConflictResolved,
+		PostID: c.WordPressID, RESTBase: restBase}
+	env, err := envelope(jobs.TypeWebhookPull, c.AccountID, c.IntegrationID, p.DeliveryID, p)
+	if err != nil {
+		return err
+	}
+	return e.deps.Jobs.Send(ctx, env)
+}
+
 // webhookJob is both webhook job types.
 func (e *Engine) webhookJob(ctx context.Context, job jobs.Envelope) error {
 	p, err := decodePayload[jobs.WebhookPayload](job)
@@ -288,7 +315,11 @@ func (e *Engine) webhookEvent(ctx context.Context, in store.Integration, job job
 	if p.ModifiedGMT != "" {
 		meta["delivery_modified_gmt"] = p.ModifiedGMT
 	}
+	eventType := EventWebhook
+	if p.Action == ActionConflictResolved {
+		eventType = EventContentPull
+	}
 	e.event(ctx, in, store.SyncEvent{ID: "wh-" + hex.EncodeToString(sum[:12]), CreatedAt: at.UTC().Truncate(time.Microsecond),
-		EventType: EventWebhook, Direction: DirectionWPToIGNY8, ContentType: contentType, ContentID: contentID,
+		EventType: eventType, Direction: DirectionWPToIGNY8, ContentType: contentType, ContentID: contentID,
 		ExternalID: p.PostID, Status: status, ErrorMessage: msg, Metadata: meta})
 }

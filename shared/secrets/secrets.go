@@ -74,22 +74,7 @@ func (s *Store) checkName(name string) error {
 
 // Get returns the current value of the secret name, from the cache when fresh.
 func (s *Store) Get(ctx context.Context, name string) (string, error) {
-	if err := s.checkName(name); err != nil {
-		return "", err
-	}
-	if v, ok := s.fromCache(name); ok {
-		return v, nil
-	}
-	out, err := s.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.FullName(name))})
-	if err != nil {
-		if isNotFound(err) {
-			return "", fmt.Errorf("get secret %s: %w", name, ErrNotFound)
-		}
-		return "", fmt.Errorf("get secret %s: %w", name, err)
-	}
-	v := aws.ToString(out.SecretString)
-	s.remember(name, v)
-	return v, nil
+	return s.get(ctx, name, name)
 }
 
 // GetVersion is Get with the cache entry tied to version, a caller-chosen
@@ -98,11 +83,15 @@ func (s *Store) Get(ctx context.Context, name string) (string, error) {
 // Manager again, so a rotation that bumped the version is seen at once by
 // every warm instance instead of after the TTL.
 func (s *Store) GetVersion(ctx context.Context, name, version string) (string, error) {
+	return s.get(ctx, name, name+"\x00"+version)
+}
+
+// get reads the secret name through the cache entry cacheKey.
+func (s *Store) get(ctx context.Context, name, cacheKey string) (string, error) {
 	if err := s.checkName(name); err != nil {
 		return "", err
 	}
-	key := name + "\x00" + version
-	if v, ok := s.fromCache(key); ok {
+	if v, ok := s.fromCache(cacheKey); ok {
 		return v, nil
 	}
 	out, err := s.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.FullName(name))})
@@ -113,7 +102,7 @@ func (s *Store) GetVersion(ctx context.Context, name, version string) (string, e
 		return "", fmt.Errorf("get secret %s: %w", name, err)
 	}
 	v := aws.ToString(out.SecretString)
-	s.remember(key, v)
+	s.remember(cacheKey, v)
 	return v, nil
 }
 

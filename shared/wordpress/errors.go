@@ -443,6 +443,13 @@ func (c *Client) statusError(path string, resp *Response) *Error {
 		e.RetryAfter = c.retryAfter(resp.Header)
 		e.Message = "The site (or its host or firewall) is limiting how fast IGNY8 may send requests (HTTP 429)."
 		e.Hint = "IGNY8 slows down and retries. If this keeps happening, raise the rate limit for /wp-json/ or allow IGNY8 in the security plugin or firewall."
+	case status >= 500 && wp.Code == "rest_upload_sideload_error":
+		// WordPress answers 500 when it refuses an upload's file (a type
+		// the site does not allow, a file that is not what it claims):
+		// sending the same file again cannot help.
+		e.Code = CodeBadRequest
+		e.Message = "WordPress refused the uploaded file: " + wpMsg
+		e.Hint = "Check that the site allows this file type (Settings or a security plugin) and that the image is valid."
 	case status >= 500:
 		e.Code = CodeServerError
 		if status == http.StatusServiceUnavailable {

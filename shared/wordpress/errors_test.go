@@ -294,6 +294,12 @@ func codeCases() []codeCase {
 			msgHas: []string{"HTTP 500", "critical error"}, hintHas: []string{"PHP error log"},
 		},
 		{
+			name:  "a refused upload (500 rest_upload_sideload_error) is not retried",
+			setup: against(answerError(500, "rest_upload_sideload_error", "Sorry, you are not allowed to upload this file type.")),
+			code:  CodeBadRequest, status: 500, attempts: 1,
+			msgHas: []string{"refused the uploaded file", "not allowed to upload this file type"}, hintHas: []string{"file type"},
+		},
+		{
 			name: "bad request keeps WordPress's message and the parameter details",
 			setup: againstReq(Request{Path: "wp/v2/posts", Query: map[string][]string{"status": {"bogus"}}},
 				func(w http.ResponseWriter, r *http.Request) {
