@@ -187,6 +187,9 @@ bench-coldstart: $(RIE) ## Cold-start INIT and binary size per function vs a bar
 bench-sync: ## Sync benchmark on a fake WordPress (10,000 posts, 50 ms latency); BENCH_SYNC_FLAGS="-real-wp-env .local/wordpress/env" adds the real one
 	$(GO) run ./infra/bench/sync $(BENCH_SYNC_FLAGS)
 
+bench-publisher: ## Publisher benchmark: one run over 1,000 sites × 100 approved items, 10% open windows (BENCH_PUBLISHER_FLAGS="-sites 100 -items 10" to shrink)
+	$(GO) test -run '^$$' -bench BenchmarkPublisherRun -benchtime 1x -timeout 30m ./infra/bench/publisher $(if $(BENCH_PUBLISHER_FLAGS),-args $(BENCH_PUBLISHER_FLAGS))
+
 bench-webhook: ## Webhook receiver benchmark: signed deliveries at 500/s for 30 s over 100 integrations through the local function URL [BENCH_WEBHOOK_FLAGS=…]
 	$(GO) run ./infra/bench/webhook $(BENCH_WEBHOOK_FLAGS)
 

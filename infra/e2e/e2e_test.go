@@ -94,19 +94,22 @@ type env struct {
 	logs  *syncBuffer
 }
 
-func start(t *testing.T) *env {
+func start(t *testing.T) *env { return startWith(t, local.Options{}) }
+
+// startWith starts the stack with opts (addresses, prefixes and loggers
+// are filled in).
+func startWith(t *testing.T, opts local.Options) *env {
 	t.Helper()
 	wp := wordpressSite(t)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := local.Start(ctx, local.Options{
-		APIAddr: "127.0.0.1:0", WebhookAddr: "127.0.0.1:0", SigningKeyPath: "-",
-		NamePrefix:   fmt.Sprintf("e2e%d-", time.Now().UnixNano()%1e9),
-		SecretPrefix: fmt.Sprintf("igny8/e2e/%d/", time.Now().UnixNano()),
-		Logger:       logger, AppLogger: logger,
-	})
+	opts.APIAddr, opts.WebhookAddr, opts.SigningKeyPath = "127.0.0.1:0", "127.0.0.1:0", "-"
+	opts.NamePrefix = fmt.Sprintf("e2e%d-", time.Now().UnixNano()%1e9)
+	opts.SecretPrefix = fmt.Sprintf("igny8/e2e/%d/", time.Now().UnixNano())
+	opts.Logger, opts.AppLogger = logger, logger
+	st, err := local.Start(ctx, opts)
 	if err != nil {
 		t.Fatalf("start local stack: %v", err)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/igny8/integrations/shared/logging"
 	"github.com/igny8/integrations/shared/metrics"
 	"github.com/igny8/integrations/shared/publisher"
+	"github.com/igny8/integrations/shared/publishing"
 	"github.com/igny8/integrations/shared/secrets"
 	"github.com/igny8/integrations/shared/sitecreds"
 	"github.com/igny8/integrations/shared/ssrf"
@@ -56,6 +57,12 @@ type App struct {
 	// Sync is the sync engine: its runners serve the worker, its
 	// status and run starts serve the API.
 	Sync *contentsync.Engine
+	// Content is the content service; its auto-approval watches every
+	// content write of this instance's store.
+	Content *content.Service
+	// Publishing serves the publishing settings, the schedule preview and
+	// the scheduled publisher.
+	Publishing *publishing.Service
 	// Models is the AI model registry (a TTL cache over DynamoDB, seeded
 	// from the embedded data file on first read).
 	Models *airegistry.Registry
@@ -91,6 +98,7 @@ func New(cfg config.Config, clients awsclients.Clients, logger *slog.Logger) *Ap
 		AllowHTTP:       cfg.AllowHTTP,
 		StructureMaxAge: cfg.StructureMaxAge,
 		Logger:          logger,
+		Schedule:        a.Store,
 	})
 	// The data file is embedded and checked by its package's tests, so a
 	// parse failure here is a build defect: fail INIT loudly.
@@ -116,6 +124,8 @@ func New(cfg config.Config, clients awsclients.Clients, logger *slog.Logger) *Ap
 		SiteConcurrency: cfg.SiteConcurrency,
 		Stage:           cfg.Stage,
 	})
+	a.Content = content.New(a.Store, a.Sync).WithAutoApproval(logger, cfg.EventRetention)
+	a.Publishing = publishing.New(publishing.Deps{Store: a.Store, Push: a.Sync, Logger: logger})
 	return a
 }
 
@@ -172,7 +182,7 @@ func MustFromEnvironment(ctx context.Context) *App {
 // APIHandler is the HTTP API function's handler.
 func (a *App) APIHandler() func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return httpapi.NewLambdaHandler(httpapi.Deps{Config: a.Config, Logger: a.Logger, Integrations: a.Integrations, Sync: a.Sync,
-		Content: content.New(a.Store, a.Sync), Library: a.Store, AI: a.AISettings, Models: a.Models})
+		Content: a.Content, Library: a.Store, Publishing: a.Publishing, AI: a.AISettings, Models: a.Models})
 }
 
 // WebhookEndpoint is the full delivery URL for a public base URL ("" for "").
@@ -218,5 +228,5 @@ func (a *App) SyncWorkerHandler() func(context.Context, events.SQSEvent) (events
 
 // PublisherHandler is the scheduled publisher's handler.
 func (a *App) PublisherHandler() func(context.Context, events.EventBridgeEvent) error {
-	return publisher.NewHandler(publisher.Deps{Logger: a.Logger})
+	return publisher.NewHandler(publisher.Deps{Logger: a.Logger, Publisher: a.Publishing, Syncs: a.Sync})
 }

@@ -8,11 +8,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/igny8/integrations/shared/apperr"
+	"github.com/igny8/integrations/shared/logging"
 	"github.com/igny8/integrations/shared/store"
 	"github.com/igny8/integrations/shared/wordpress"
 )
@@ -29,11 +31,29 @@ type Service struct {
 	store *store.Store
 	push  Pusher
 	now   func() time.Time
+	// logger and eventRetention serve auto-approval (see AutoApprove).
+	logger         *slog.Logger
+	eventRetention time.Duration
 }
 
 // New returns the service.
 func New(st *store.Store, push Pusher) *Service {
-	return &Service{store: st, push: push, now: time.Now}
+	return &Service{store: st, push: push, now: time.Now, logger: slog.New(slog.DiscardHandler)}
+}
+
+// WithAutoApproval makes the store call AutoApprove after every content
+// write, whoever writes (the API or a pull), and returns s. Auto-approval
+// events are kept for eventRetention; failures are logged to logger.
+func (s *Service) WithAutoApproval(logger *slog.Logger, eventRetention time.Duration) *Service {
+	if logger != nil {
+		s.logger = logger
+	}
+	if eventRetention <= 0 {
+		eventRetention = 30 * 24 * time.Hour
+	}
+	s.eventRetention = eventRetention
+	s.store.OnContentWrite(s.AutoApprove)
+	return s
 }
 
 // Input is the caller's part of a content item (create, PUT and PATCH; nil
@@ -109,18 +129,97 @@ func (s *Service) Update(ctx context.Context, accountID, id string, version int6
 	return saved, storeError(err)
 }
 
-// Approve marks content approved: ready for the publisher or a manual push.
+// Approve marks content approved and puts it in its site's approved queue
+// (ordered by approved_at), where the publisher finds it when the site's
+// auto-publish is on. Approving approved content changes nothing: it keeps
+// its approved_at and its place in the queue.
 func (s *Service) Approve(ctx context.Context, accountID, id string, version int64) (store.Content, error) {
-	return s.transition(ctx, accountID, id, version, func(c *store.Content) error {
-		switch c.Status {
-		case store.ContentDraft, store.ContentReview, store.ContentApproved:
-		default:
-			return apperr.New(apperr.Conflict, "Content that is %s cannot be approved", c.Status)
+	for attempt := 0; ; attempt++ {
+		c, err := s.store.GetContent(ctx, accountID, id)
+		if err != nil {
+			return store.Content{}, storeError(err)
 		}
+		if version != 0 && version != c.Version {
+			return store.Content{}, storeError(fmt.Errorf("content %s: %w", id, store.ErrPreconditionFailed))
+		}
+		switch c.Status {
+		case store.ContentDraft, store.ContentReview:
+		case store.ContentApproved:
+			return c, nil
+		default:
+			return store.Content{}, apperr.New(apperr.Conflict, "Content that is %s cannot be approved", c.Status)
+		}
+		saved, err := s.approve(ctx, c)
+		retry := errors.Is(err, store.ErrPublishSettingsChanged) || (version == 0 && errors.Is(err, store.ErrPreconditionFailed))
+		if retry && attempt < 3 {
+			continue
+		}
+		return saved, storeError(err)
+	}
+}
+
+// approve records the approval of c (as read) with the site's current
+// auto-publish setting.
+func (s *Service) approve(ctx context.Context, c store.Content) (store.Content, error) {
+	ps, _, err := s.store.GetPublishSettings(ctx, c.AccountID, c.SiteID)
+	if err != nil {
+		return store.Content{}, err
+	}
+	now := s.now().UTC()
+	c.Status, c.ApprovedAt = store.ContentApproved, &now
+	return s.store.ApproveContent(ctx, c, ps.AutoPublishEnabled)
+}
+
+// EventContentApproved is the sync event recorded when auto-approval
+// approves content.
+const EventContentApproved = "content_approved"
+
+// AutoApprove approves content that has just entered review (created or
+// changed by the API or a pull) when its site has auto_approval_enabled,
+// records a content_approved event, and returns the content as it now is.
+// A failure leaves the content in review and is logged: the write that
+// triggered it has succeeded.
+func (s *Service) AutoApprove(ctx context.Context, before *store.Content, after store.Content) store.Content {
+	if after.Status != store.ContentReview || (before != nil && before.Status == store.ContentReview) {
+		return after
+	}
+	ctx = logging.With(ctx, logging.String("content_id", after.ID))
+	for attempt := 0; ; attempt++ {
+		ps, found, err := s.store.GetPublishSettings(ctx, after.AccountID, after.SiteID)
+		if err != nil {
+			s.logger.WarnContext(ctx, "auto-approval: could not read publishing settings", logging.Err(err))
+			return after
+		}
+		if !found || !ps.AutoApprovalEnabled {
+			return after
+		}
+		c := after
 		now := s.now().UTC()
 		c.Status, c.ApprovedAt = store.ContentApproved, &now
-		return nil
-	})
+		if c.SyncedVersion == c.Version {
+			// In step with WordPress before: approval is not a local edit
+			// that should make the next pull see a conflict.
+			c.SyncedVersion = c.Version + 1
+		}
+		saved, err := s.store.ApproveContent(ctx, c, ps.AutoPublishEnabled)
+		if errors.Is(err, store.ErrPublishSettingsChanged) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			s.logger.WarnContext(ctx, "auto-approval failed; the content stays in review", logging.Err(err))
+			return after
+		}
+		if saved.IntegrationID != "" {
+			evt := store.SyncEvent{AccountID: saved.AccountID, IntegrationID: saved.IntegrationID, EventType: EventContentApproved,
+				ContentType: saved.ContentType, ContentID: saved.ID, ExternalID: saved.WordPressID, Status: "success",
+				Metadata: map[string]any{"auto_approval": true, "approved_at": now.Format(time.RFC3339Nano)}}
+			if err := s.store.PutSyncEvents(ctx, []store.SyncEvent{evt}, s.eventRetention); err != nil {
+				s.logger.WarnContext(ctx, "auto-approval: could not record the event", logging.Err(err))
+			}
+		}
+		s.logger.InfoContext(ctx, "content auto-approved")
+		return saved
+	}
 }
 
 // Publish queues the push of approved (or already published, to update it)

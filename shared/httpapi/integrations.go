@@ -40,6 +40,7 @@ type integrationJSON struct {
 	ExternalSiteURL  string          `json:"external_site_url"`
 	IsActive         bool            `json:"is_active"`
 	SyncEnabled      bool            `json:"sync_enabled"`
+	SyncInterval     int             `json:"sync_interval_minutes"`
 	LastSyncAt       *time.Time      `json:"last_sync_at"`
 	SyncStatus       string          `json:"sync_status"`
 	SyncError        string          `json:"sync_error"`
@@ -70,6 +71,7 @@ func presentIntegration(in store.Integration) integrationJSON {
 		ExternalSiteURL:  in.ExternalSiteURL,
 		IsActive:         in.IsActive,
 		SyncEnabled:      in.SyncEnabled,
+		SyncInterval:     in.SyncIntervalMinutes,
 		LastSyncAt:       in.LastSyncAt,
 		SyncStatus:       in.SyncStatus,
 		SyncError:        in.SyncError,
@@ -105,6 +107,7 @@ type integrationRequest struct {
 	Credentials     *credentialsRequest `json:"credentials"`
 	IsActive        *bool               `json:"is_active"`
 	SyncEnabled     *bool               `json:"sync_enabled"`
+	SyncInterval    *int                `json:"sync_interval_minutes"`
 	ConfigJSON      map[string]any      `json:"config_json"`
 	// Version is the version the client read, as an alternative to If-Match.
 	Version *int64 `json:"version"`
@@ -192,12 +195,13 @@ func (s *Server) handleCreateIntegration(w http.ResponseWriter, r *http.Request)
 		return err
 	}
 	in := integrations.CreateInput{
-		AccountID:   account(r),
-		SiteID:      deref(req.SiteID),
-		Platform:    deref(req.Platform),
-		IsActive:    req.IsActive,
-		SyncEnabled: req.SyncEnabled,
-		Config:      req.ConfigJSON,
+		AccountID:           account(r),
+		SiteID:              deref(req.SiteID),
+		Platform:            deref(req.Platform),
+		IsActive:            req.IsActive,
+		SyncEnabled:         req.SyncEnabled,
+		Config:              req.ConfigJSON,
+		SyncIntervalMinutes: req.SyncInterval,
 	}
 	in.ExternalSiteURL = deref(req.ExternalSiteURL)
 	if req.ExternalSiteURL == nil {
@@ -247,7 +251,7 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, repla
 	in := integrations.UpdateInput{
 		AccountID: account(r), ID: r.PathValue("id"), ExpectedVersion: version,
 		SiteID: req.SiteID, Platform: req.Platform, ExternalSiteURL: req.ExternalSiteURL,
-		IsActive: req.IsActive, SyncEnabled: req.SyncEnabled, Config: req.ConfigJSON,
+		IsActive: req.IsActive, SyncEnabled: req.SyncEnabled, Config: req.ConfigJSON, SyncIntervalMinutes: req.SyncInterval,
 	}
 	if replace {
 		if err := req.requireAll(req.present()); err != nil {

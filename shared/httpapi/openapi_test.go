@@ -29,6 +29,7 @@ import (
 	"github.com/igny8/integrations/shared/contentsync"
 	"github.com/igny8/integrations/shared/integrations"
 	"github.com/igny8/integrations/shared/logging"
+	"github.com/igny8/integrations/shared/publishing"
 	"github.com/igny8/integrations/shared/store"
 )
 
@@ -253,6 +254,14 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"ResolveConflictRequest", resolveRequest{}, true},
 		{"TermInput", termRequest{}, true},
 		{"ImageInput", imageRequest{}, true},
+		{"PublishingSettings", publishingSettingsJSON{}, false},
+		{"PublishingSettingsInput", publishingSettingsRequest{}, true},
+		{"PublishingSettingsReplace", publishingSettingsRequest{}, true},
+		{"TimeSlot", timeSlotJSON{}, false},
+		{"TimeSlot", timeSlotJSON{}, true},
+		{"PublishingSchedule", publishingScheduleJSON{}, false},
+		{"PlannedPublication", plannedPublicationJSON{}, false},
+		{"PublishCounts", publishCountsJSON{}, false},
 		{"AISettings", aisettings.View{}, false},
 		{"AIProviderKeys", aisettings.ProviderKeys{}, false},
 		{"AIKeyStatus", aisettings.KeyStatus{}, false},
@@ -604,7 +613,9 @@ func TestOpenAPIDescribesSyncAndContentResponses(t *testing.T) {
 	doc := openAPI(t)
 	ops := operations(doc)
 	h := NewLambdaHandler(Deps{Config: testConfig(t), Logger: logging.New(io.Discard, slog.LevelInfo),
-		Integrations: siteIntegrations{}, Sync: fakeSync{}, Content: fakeContent{}, Library: fakeLibrary{}})
+		Integrations: siteIntegrations{}, Sync: fakeSync{}, Content: fakeContent{}, Library: fakeLibrary{}, Publishing: fakePublishing{}})
+	const settingsBody = `{"auto_approval_enabled":false,"auto_publish_enabled":true,"daily_publish_limit":5,"weekly_publish_limit":20,"monthly_publish_limit":60,` +
+		`"publish_days":["mon","wed","fri"],"publish_time_slots":[{"start":"09:00","end":"17:00"}],"timezone":"America/New_York"}`
 	const syncBody = `{"direction":"both","mode":"full","content_types":["post","products"]}`
 	tests := []struct {
 		name, method, route, target, body string
@@ -643,6 +654,17 @@ func TestOpenAPIDescribesSyncAndContentResponses(t *testing.T) {
 		{"add a term", "POST", "/api/v1/sites/{site_id}/taxonomies/", "/api/v1/sites/site-1/taxonomies/", `{"type":"post_tag","name":" Local ","slug":"local"}`, nil, 201},
 		{"add a term without a name", "POST", "/api/v1/sites/{site_id}/taxonomies/", "/api/v1/sites/site-1/taxonomies/", `{"type":"post_tag"}`, nil, 400},
 		{"register an image", "POST", "/api/v1/sites/{site_id}/images/", "/api/v1/sites/site-1/images/", `{"image_url":"https://images.example.com/hero.jpg","alt":"Hero"}`, nil, 201},
+		{"publishing settings", "GET", "/api/v1/sites/{site_id}/publishing_settings/", "/api/v1/sites/site-1/publishing_settings/", "", nil, 200},
+		{"publishing settings of an unknown site", "GET", "/api/v1/sites/{site_id}/publishing_settings/", "/api/v1/sites/elsewhere/publishing_settings/", "", nil, 404},
+		{"replace publishing settings", "PUT", "/api/v1/sites/{site_id}/publishing_settings/", "/api/v1/sites/site-1/publishing_settings/", settingsBody, nil, 200},
+		{"replace publishing settings partly", "PUT", "/api/v1/sites/{site_id}/publishing_settings/", "/api/v1/sites/site-1/publishing_settings/", `{"daily_publish_limit":2}`, nil, 400},
+		{"patch publishing settings", "PATCH", "/api/v1/sites/{site_id}/publishing_settings/", "/api/v1/sites/site-1/publishing_settings/", `{"daily_publish_limit":2}`, []string{"If-Match", `"3"`}, 200},
+		{"patch daily over weekly", "PATCH", "/api/v1/sites/{site_id}/publishing_settings/", "/api/v1/sites/site-1/publishing_settings/", `{"daily_publish_limit":21}`, nil, 422},
+		{"patch overlapping slots", "PATCH", "/api/v1/sites/{site_id}/publishing_settings/", "/api/v1/sites/site-1/publishing_settings/",
+			`{"publish_time_slots":[{"start":"09:00","end":"12:00"},{"start":"11:00","end":"13:00"}]}`, nil, 422},
+		{"patch with a stale version", "PATCH", "/api/v1/sites/{site_id}/publishing_settings/", "/api/v1/sites/site-1/publishing_settings/", `{"version":2}`, nil, 412},
+		{"schedule preview", "GET", "/api/v1/sites/{site_id}/publishing_schedule/", "/api/v1/sites/site-1/publishing_schedule/?days=7", "", nil, 200},
+		{"schedule preview of too many days", "GET", "/api/v1/sites/{site_id}/publishing_schedule/", "/api/v1/sites/site-1/publishing_schedule/?days=90", "", nil, 400},
 		{"register an image by a relative URL", "POST", "/api/v1/sites/{site_id}/images/", "/api/v1/sites/site-1/images/", `{"image_url":"/hero.jpg"}`, nil, 400},
 	}
 	for _, tt := range tests {
@@ -941,6 +963,58 @@ func (fakeContent) Publish(context.Context, string, string) (store.Content, erro
 
 func (fakeContent) ResolveConflict(context.Context, string, string, string) (store.Content, error) {
 	return sampleContent(), nil
+}
+
+// fakePublishing serves site-1's settings (version 3) and validates
+// changes with the real rules.
+type fakePublishing struct{}
+
+func sampleSettings() store.PublishSettings {
+	next := fixedTime.Add(time.Hour)
+	return store.PublishSettings{AccountID: "acct-a", SiteID: "site-1", AutoPublishEnabled: true, DailyLimit: 5, WeeklyLimit: 20, MonthlyLimit: 60,
+		PublishDays: []string{"mon", "wed", "fri"}, TimeSlots: []store.TimeSlot{{Start: "09:00", End: "17:00"}}, Timezone: "America/New_York",
+		ApprovedWaiting: 2, NextCheckAt: &next, CreatedAt: fixedTime.Add(-time.Hour), UpdatedAt: fixedTime, Version: 3}
+}
+
+func (fakePublishing) Get(_ context.Context, _ string, siteID string) (store.PublishSettings, error) {
+	if siteID != "site-1" {
+		return store.PublishSettings{}, apperr.New(apperr.NotFound, "No site %q in your account", siteID)
+	}
+	return sampleSettings(), nil
+}
+
+func (f fakePublishing) Update(ctx context.Context, accountID, siteID string, version int64, in publishing.Input) (store.PublishSettings, error) {
+	ps, err := f.Get(ctx, accountID, siteID)
+	if err != nil {
+		return ps, err
+	}
+	if version != 0 && version != ps.Version {
+		return ps, apperr.New(apperr.PreconditionFailed, "changed")
+	}
+	if in.DailyPublishLimit != nil {
+		ps.DailyLimit = *in.DailyPublishLimit
+	}
+	if in.PublishTimeSlots != nil {
+		ps.TimeSlots = *in.PublishTimeSlots
+	}
+	if err := publishing.Validate(ps); err != nil {
+		return ps, err
+	}
+	ps.Version++
+	return ps, nil
+}
+
+func (f fakePublishing) Preview(ctx context.Context, accountID, siteID string, days int) (publishing.Schedule, error) {
+	ps, err := f.Get(ctx, accountID, siteID)
+	if err != nil {
+		return publishing.Schedule{}, err
+	}
+	return publishing.Schedule{Settings: ps, From: fixedTime, Until: fixedTime.Add(time.Duration(days) * 24 * time.Hour),
+		Counts: store.PublishCounts{Day: 1, Week: 3, Month: 9},
+		Publications: []publishing.PlannedPublication{
+			{At: fixedTime.Add(time.Hour), Planned: fixedTime.Add(time.Hour), ContentID: "c-1", ContentTitle: "Hello"},
+			{At: fixedTime.Add(3 * time.Hour), Planned: fixedTime.Add(3 * time.Hour)},
+		}}, nil
 }
 
 type fakeLibrary struct{}

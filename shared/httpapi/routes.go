@@ -41,6 +41,11 @@ func (s *Server) routes() []route {
 		{Method: "GET", Path: "/api/v1/sites/{site_id}/images/", Auth: AccountMember, Handler: s.handleListImages},
 		{Method: "POST", Path: "/api/v1/sites/{site_id}/images/", Auth: AccountMember, Handler: s.handleCreateImage},
 
+		{Method: "GET", Path: "/api/v1/sites/{site_id}/publishing_settings/", Auth: AccountMember, Handler: s.handleGetPublishingSettings},
+		{Method: "PUT", Path: "/api/v1/sites/{site_id}/publishing_settings/", Auth: AccountMember, Handler: s.handleUpdatePublishingSettings},
+		{Method: "PATCH", Path: "/api/v1/sites/{site_id}/publishing_settings/", Auth: AccountMember, Handler: s.handleUpdatePublishingSettings},
+		{Method: "GET", Path: "/api/v1/sites/{site_id}/publishing_schedule/", Auth: AccountMember, Handler: s.handlePublishingSchedule},
+
 		{Method: "GET", Path: "/api/v1/ai/settings/", Auth: Admin, Handler: s.handleGetAISettings},
 		{Method: "PUT", Path: "/api/v1/ai/settings/", Auth: Admin, Handler: s.handleReplaceAISettings},
 		{Method: "PATCH", Path: "/api/v1/ai/settings/", Auth: Admin, Handler: s.handlePatchAISettings},

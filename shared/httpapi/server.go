@@ -26,6 +26,7 @@ type Deps struct {
 	Sync         SyncService
 	Content      ContentService
 	Library      SiteLibrary
+	Publishing   PublishingService
 	AI           AISettingsService
 	Models       ModelRegistry
 	// Now is the clock; nil means time.Now.

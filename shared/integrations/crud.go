@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/igny8/integrations/shared/apperr"
@@ -45,7 +46,9 @@ type CreateInput struct {
 	// IsActive and SyncEnabled default to true.
 	IsActive    *bool
 	SyncEnabled *bool
-	Config      map[string]any
+	// SyncIntervalMinutes schedules incremental pulls (nil or 0: none).
+	SyncIntervalMinutes *int
+	Config              map[string]any
 }
 
 // UpdateInput changes an integration. Nil fields are left as they are
@@ -61,6 +64,8 @@ type UpdateInput struct {
 	ExternalSiteURL *string
 	IsActive        *bool
 	SyncEnabled     *bool
+	// SyncIntervalMinutes changes the scheduled sync (0 turns it off).
+	SyncIntervalMinutes *int
 	// Config replaces the caller's part of config_json when non-nil.
 	Config map[string]any
 	// Username and ApplicationPassword rotate the credentials: a new secret
@@ -106,22 +111,27 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	interval, err := validateSyncInterval(in.SyncIntervalMinutes, 0)
+	if err != nil {
+		return Result{}, err
+	}
 	id := s.deps.Store.NewID()
 	it := store.Integration{
-		AccountID:         in.AccountID,
-		ID:                id,
-		SiteID:            siteID,
-		Platform:          in.Platform,
-		ExternalSiteURL:   u,
-		IsActive:          boolOr(in.IsActive, true),
-		SyncEnabled:       boolOr(in.SyncEnabled, true),
-		SyncStatus:        "idle",
-		ConnectionStatus:  StatusUntested,
-		Config:            cfg,
-		CredentialsSecret: sitecreds.SecretName(id),
-		Username:          creds.Username,
-		PasswordLast4:     last4(creds.ApplicationPassword),
-		WebhookSecretName: webhooksecret.SecretName(id),
+		AccountID:           in.AccountID,
+		ID:                  id,
+		SiteID:              siteID,
+		Platform:            in.Platform,
+		ExternalSiteURL:     u,
+		IsActive:            boolOr(in.IsActive, true),
+		SyncEnabled:         boolOr(in.SyncEnabled, true),
+		SyncIntervalMinutes: interval,
+		SyncStatus:          "idle",
+		ConnectionStatus:    StatusUntested,
+		Config:              cfg,
+		CredentialsSecret:   sitecreds.SecretName(id),
+		Username:            creds.Username,
+		PasswordLast4:       last4(creds.ApplicationPassword),
+		WebhookSecretName:   webhooksecret.SecretName(id),
 	}
 	ctx = s.log(ctx, it)
 	// The secret first: if storing the integration then fails, what is left
@@ -148,6 +158,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Result, error) {
 		return Result{}, err
 	}
 	s.deps.Logger.InfoContext(ctx, "integration created", logging.String("site_url", u))
+	if err := s.scheduleSync(ctx, created, 0); err != nil {
+		return Result{}, err
+	}
 	res, err := s.testAndDescribe(ctx, created, creds, secret)
 	res.WebhookSecret = secret
 	return res, err
@@ -187,6 +200,9 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (Result, error) {
 	if in.SyncEnabled != nil {
 		next.SyncEnabled = *in.SyncEnabled
 	}
+	if next.SyncIntervalMinutes, err = validateSyncInterval(in.SyncIntervalMinutes, cur.SyncIntervalMinutes); err != nil {
+		return Result{}, err
+	}
 	if in.Config != nil {
 		cfg, err := validateConfig(in.Config)
 		if err != nil {
@@ -223,6 +239,9 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (Result, error) {
 	saved, err := s.deps.Store.UpdateIntegration(ctx, next)
 	if err != nil {
 		return Result{}, storeError(err)
+	}
+	if err := s.scheduleSync(ctx, saved, cur.SyncIntervalMinutes); err != nil {
+		return Result{}, err
 	}
 	if !reconnect {
 		return Result{Integration: saved}, nil
@@ -413,6 +432,42 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// Scheduled sync interval bounds, in minutes.
+const (
+	MinSyncIntervalMinutes = 15
+	MaxSyncIntervalMinutes = 7 * 24 * 60
+)
+
+// validateSyncInterval returns the interval to store: v when given (0 or
+// MinSyncIntervalMinutes to MaxSyncIntervalMinutes), else cur.
+func validateSyncInterval(v *int, cur int) (int, error) {
+	if v == nil {
+		return cur, nil
+	}
+	if *v != 0 && (*v < MinSyncIntervalMinutes || *v > MaxSyncIntervalMinutes) {
+		return 0, apperr.Field(apperr.Unprocessable, "sync_interval_minutes",
+			"sync_interval_minutes must be 0 (off) or from %d to %d", MinSyncIntervalMinutes, MaxSyncIntervalMinutes)
+	}
+	return *v, nil
+}
+
+// scheduleSync puts the integration's next scheduled sync one interval from
+// now when its interval changed (or takes it off the schedule at 0).
+func (s *Service) scheduleSync(ctx context.Context, in store.Integration, oldInterval int) error {
+	if s.deps.Schedule == nil || in.SyncIntervalMinutes == oldInterval {
+		return nil
+	}
+	var next *time.Time
+	if in.SyncIntervalMinutes > 0 {
+		t := s.deps.Now().UTC().Add(time.Duration(in.SyncIntervalMinutes) * time.Minute)
+		next = &t
+	}
+	if err := s.deps.Schedule.SetSyncDue(ctx, in.AccountID, in.ID, next); err != nil {
+		return fmt.Errorf("schedule the sync of integration %s: %w", in.ID, err)
+	}
+	return nil
 }
 
 // withWebhookInfo returns cfg with config_json.webhook set to w.

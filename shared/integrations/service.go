@@ -62,6 +62,14 @@ type Deps struct {
 	Logger          *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Schedule keeps each integration's scheduled sync (sync_interval_minutes)
+	// in the due index the publisher reads; nil: not kept (tests).
+	Schedule SyncScheduler
+}
+
+// SyncScheduler sets an integration's next scheduled sync (*store.Store).
+type SyncScheduler interface {
+	SetSyncDue(ctx context.Context, accountID, integrationID string, next *time.Time) error
 }
 
 // Service implements the integrations use cases.

@@ -464,6 +464,14 @@ func contentWPTaken(c Content) error {
 // that already has content is a *ConflictError (ConflictExists); a body over
 // 400 KB after compression is an *ItemTooLargeError, refused before any call.
 func (s *Store) CreateContent(ctx context.Context, c Content) (Content, error) {
+	created, err := s.createContent(ctx, c)
+	if err == nil && s.contentHook != nil {
+		created = s.contentHook(ctx, nil, created)
+	}
+	return created, err
+}
+
+func (s *Store) createContent(ctx context.Context, c Content) (Content, error) {
 	c, ops, err := s.contentCreateOps(c)
 	if err != nil {
 		return Content{}, fmt.Errorf("create content: %w", err)
@@ -511,8 +519,11 @@ func (s *Store) CreateContents(ctx context.Context, cs []Content) ([]Content, []
 		errs[owner[g]] = err
 	}
 	for i, err := range errs {
-		if err != nil {
+		switch {
+		case err != nil:
 			out[i] = Content{}
+		case s.contentHook != nil:
+			out[i] = s.contentHook(ctx, nil, out[i])
 		}
 	}
 	return out, errs
@@ -660,21 +671,29 @@ func (s *Store) UpdateContent(ctx context.Context, c Content, bodyChanged bool) 
 		return Content{}, fmt.Errorf("update content: %w", ErrNotFound)
 	}
 	for attempt := 0; ; attempt++ {
-		out, err := s.updateContentOnce(ctx, c, bodyChanged)
+		out, old, err := s.updateContentOnce(ctx, c, bodyChanged)
 		if c.Version == 0 && attempt < lockRetries && errors.Is(err, ErrPreconditionFailed) {
 			continue // "any version": re-read and try again
+		}
+		if err == nil && s.contentHook != nil {
+			out = s.contentHook(ctx, &old, out)
 		}
 		return out, err
 	}
 }
 
-func (s *Store) updateContentOnce(ctx context.Context, c Content, bodyChanged bool) (Content, error) {
-	old, err := s.getContentMeta(ctx, c.AccountID, c.ID)
+func (s *Store) updateContentOnce(ctx context.Context, c Content, bodyChanged bool) (out, old Content, err error) {
+	defer func() {
+		if err != nil {
+			out = Content{}
+		}
+	}()
+	old, err = s.getContentMeta(ctx, c.AccountID, c.ID)
 	if err != nil {
-		return Content{}, fmt.Errorf("update content: %w", err)
+		return Content{}, old, fmt.Errorf("update content: %w", err)
 	}
 	if c.Version != 0 && c.Version != old.Version {
-		return Content{}, fmt.Errorf("update content %s: version %d, stored %d: %w", c.ID, c.Version, old.Version, ErrPreconditionFailed)
+		return Content{}, old, fmt.Errorf("update content %s: version %d, stored %d: %w", c.ID, c.Version, old.Version, ErrPreconditionFailed)
 	}
 	next := c
 	next.CreatedAt = old.CreatedAt
@@ -683,7 +702,7 @@ func (s *Store) updateContentOnce(ctx context.Context, c Content, bodyChanged bo
 	next = contentNormalize(next)
 	meta, err := marshalContentMeta(next)
 	if err != nil {
-		return Content{}, fmt.Errorf("update content: %w", err)
+		return Content{}, old, fmt.Errorf("update content: %w", err)
 	}
 	stale := fmt.Errorf("update content %s: version %d changed concurrently: %w", c.ID, old.Version, ErrPreconditionFailed)
 
@@ -692,24 +711,24 @@ func (s *Store) updateContentOnce(ctx context.Context, c Content, bodyChanged bo
 		if next.Body == "" {
 			op, err := s.txDelete(entityContentBody, ContentBodyKey(c.AccountID, c.ID), nil, nil)
 			if err != nil {
-				return Content{}, fmt.Errorf("update content: %w", err)
+				return Content{}, old, fmt.Errorf("update content: %w", err)
 			}
 			ops = append(ops, op)
 		} else {
 			body, err := marshalContentBody(c.AccountID, c.ID, next.Body)
 			if err != nil {
-				return Content{}, fmt.Errorf("update content: %w", err)
+				return Content{}, old, fmt.Errorf("update content: %w", err)
 			}
 			op, err := s.txPut(entityContentBody, body, nil, nil)
 			if err != nil {
-				return Content{}, fmt.Errorf("update content: %w", err)
+				return Content{}, old, fmt.Errorf("update content: %w", err)
 			}
 			ops = append(ops, op)
 		}
 	}
 	lookupOps, err := s.contentLookupMoves(old, next)
 	if err != nil {
-		return Content{}, fmt.Errorf("update content: %w", err)
+		return Content{}, old, fmt.Errorf("update content: %w", err)
 	}
 	ops = append(ops, lookupOps...)
 
@@ -717,22 +736,22 @@ func (s *Store) updateContentOnce(ctx context.Context, c Content, bodyChanged bo
 		if err := s.conditionalPut(ctx, entityContent, meta, *versionIs(old.Version)); err != nil {
 			if isConditionFailed(err) {
 				if _, err := s.getContentMeta(ctx, c.AccountID, c.ID); errors.Is(err, ErrNotFound) {
-					return Content{}, fmt.Errorf("update content: %w", err)
+					return Content{}, old, fmt.Errorf("update content: %w", err)
 				}
-				return Content{}, stale
+				return Content{}, old, stale
 			}
-			return Content{}, fmt.Errorf("update content %s: %w", c.ID, err)
+			return Content{}, old, fmt.Errorf("update content %s: %w", c.ID, err)
 		}
-		return next, nil
+		return next, old, nil
 	}
 	put, err := s.txPut(entityContent, meta, versionIs(old.Version), stale)
 	if err != nil {
-		return Content{}, fmt.Errorf("update content: %w", err)
+		return Content{}, old, fmt.Errorf("update content: %w", err)
 	}
 	if err := s.transact(ctx, "update content", append([]txOp{put}, ops...)); err != nil {
-		return Content{}, err
+		return Content{}, old, err
 	}
-	return next, nil
+	return next, old, nil
 }
 
 // contentLookupMoves returns the ops that move the WordPress lookup from

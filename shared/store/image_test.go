@@ -60,7 +60,25 @@ func TestUpsertImagesFromWordPress(t *testing.T) {
 		t.Fatalf("after change: %+v", img)
 	}
 
-	// Concurrent pulls of the same media agree on one image each.
+	// Isolation.
+	if _, err := e.s.GetImage(ctx, "acct-2", "site-1", ids[1]); !errors.Is(err, ErrNotFound) {
+		t.Errorf("other account: %v", err)
+	}
+	if _, err := e.s.GetImage(ctx, "acct-1", "site-2", ids[1]); !errors.Is(err, ErrNotFound) {
+		t.Errorf("other site: %v", err)
+	}
+	if _, err := e.s.UpsertImagesFromWordPress(ctx, "acct-1", "site-1", []Image{{ImageURL: "x"}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("no media id: %v", err)
+	}
+}
+
+// Concurrent pulls of the same media agree on one image each.
+func TestUpsertImagesConcurrentPulls(t *testing.T) {
+	t.Parallel()
+	skipWithoutTransactions(t)
+	skipWithoutAtomicConcurrency(t)
+	e := newEnv(t)
+	ctx := context.Background()
 	var wg sync.WaitGroup
 	results := make([]map[int64]string, 4)
 	errs := make([]error, 4)
@@ -82,16 +100,6 @@ func TestUpsertImagesFromWordPress(t *testing.T) {
 		t.Fatalf("concurrent upserts stored %d images: %v", len(page2.Items), err)
 	}
 
-	// Isolation.
-	if _, err := e.s.GetImage(ctx, "acct-2", "site-1", ids[1]); !errors.Is(err, ErrNotFound) {
-		t.Errorf("other account: %v", err)
-	}
-	if _, err := e.s.GetImage(ctx, "acct-1", "site-2", ids[1]); !errors.Is(err, ErrNotFound) {
-		t.Errorf("other site: %v", err)
-	}
-	if _, err := e.s.UpsertImagesFromWordPress(ctx, "acct-1", "site-1", []Image{{ImageURL: "x"}}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("no media id: %v", err)
-	}
 }
 
 func TestImageUploadFlow(t *testing.T) {

@@ -23,13 +23,16 @@ type Integration struct {
 	SiteID    string
 	Platform  string
 	// ExternalSiteURL is the site's URL, already normalised by the caller.
-	ExternalSiteURL  string
-	IsActive         bool
-	SyncEnabled      bool
-	LastSyncAt       *time.Time
-	SyncStatus       string
-	SyncError        string
-	ConnectionStatus string
+	ExternalSiteURL string
+	IsActive        bool
+	SyncEnabled     bool
+	// SyncIntervalMinutes schedules an incremental pull every so many
+	// minutes (0: no scheduled sync).
+	SyncIntervalMinutes int
+	LastSyncAt          *time.Time
+	SyncStatus          string
+	SyncError           string
+	ConnectionStatus    string
 	// Config is the API's config_json. Above CompressThreshold bytes of JSON
 	// it is stored gzip-compressed.
 	Config map[string]any
@@ -90,6 +93,7 @@ type integrationItem struct {
 	ExternalSiteURL   string
 	IsActive          bool
 	SyncEnabled       bool
+	SyncInterval      int    `dynamodbav:",omitempty"`
 	LastSyncAt        string `dynamodbav:",omitempty"`
 	SyncStatus        string `dynamodbav:",omitempty"`
 	SyncError         string `dynamodbav:",omitempty"`
@@ -153,6 +157,7 @@ func marshalIntegration(in Integration) (map[string]types.AttributeValue, error)
 		ExternalSiteURL:   in.ExternalSiteURL,
 		IsActive:          in.IsActive,
 		SyncEnabled:       in.SyncEnabled,
+		SyncInterval:      in.SyncIntervalMinutes,
 		SyncStatus:        in.SyncStatus,
 		SyncError:         in.SyncError,
 		ConnectionStatus:  in.ConnectionStatus,
@@ -195,21 +200,22 @@ func unmarshalIntegration(item map[string]types.AttributeValue) (Integration, er
 		return Integration{}, fmt.Errorf("unmarshal integration: %w", err)
 	}
 	out := Integration{
-		AccountID:         it.AccountID,
-		ID:                it.ID,
-		SiteID:            it.SiteID,
-		Platform:          it.Platform,
-		ExternalSiteURL:   it.ExternalSiteURL,
-		IsActive:          it.IsActive,
-		SyncEnabled:       it.SyncEnabled,
-		SyncStatus:        it.SyncStatus,
-		SyncError:         it.SyncError,
-		ConnectionStatus:  it.ConnectionStatus,
-		CredentialsSecret: it.CredentialsSecret,
-		Username:          it.Username,
-		PasswordLast4:     it.PasswordLast4,
-		WebhookSecretName: it.WebhookSecretName,
-		Version:           it.Version,
+		AccountID:           it.AccountID,
+		ID:                  it.ID,
+		SiteID:              it.SiteID,
+		Platform:            it.Platform,
+		ExternalSiteURL:     it.ExternalSiteURL,
+		IsActive:            it.IsActive,
+		SyncEnabled:         it.SyncEnabled,
+		SyncIntervalMinutes: it.SyncInterval,
+		SyncStatus:          it.SyncStatus,
+		SyncError:           it.SyncError,
+		ConnectionStatus:    it.ConnectionStatus,
+		CredentialsSecret:   it.CredentialsSecret,
+		Username:            it.Username,
+		PasswordLast4:       it.PasswordLast4,
+		WebhookSecretName:   it.WebhookSecretName,
+		Version:             it.Version,
 	}
 	var err error
 	if out.CreatedAt, err = time.Parse(time.RFC3339Nano, it.CreatedAt); err != nil {

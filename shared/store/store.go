@@ -57,6 +57,19 @@ type Store struct {
 	newID     func() string
 	cursorKey []byte
 	txRetries int
+	// contentHook, when set, is told about every content write that
+	// succeeded (before is nil on create) and returns the content as it is
+	// afterwards.
+	contentHook func(ctx context.Context, before *Content, after Content) Content
+}
+
+// OnContentWrite registers fn to be called after every successful
+// CreateContent (before nil) and UpdateContent, whoever the writer is (the
+// API or a pull); what fn returns is what the write returns. The content
+// service uses it to auto-approve content entering review. Set it once,
+// before the store is shared.
+func (s *Store) OnContentWrite(fn func(ctx context.Context, before *Content, after Content) Content) {
+	s.contentHook = fn
 }
 
 // Option configures a Store.
