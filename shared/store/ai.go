@@ -231,7 +231,7 @@ func (s *Store) LoadModels(ctx context.Context) (ModelSet, error) {
 	var start map[string]types.AttributeValue
 	for range maxModelPages {
 		out, err := s.ddb.Query(ctx, &dynamodb.QueryInput{
-			TableName: aws.String(s.table), KeyConditionExpression: expr.KeyCondition(),
+			TableName: aws.String(s.table), KeyConditionExpression: keyCondition(expr.KeyCondition()),
 			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 			ExclusiveStartKey: start, ConsistentRead: aws.Bool(true),
 		})

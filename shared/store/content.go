@@ -594,7 +594,7 @@ func (s *Store) GetContent(ctx context.Context, accountID, id string) (Content, 
 	}
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
-		KeyConditionExpression:    expr.KeyCondition(),
+		KeyConditionExpression:    keyCondition(expr.KeyCondition()),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
 		ConsistentRead:            aws.Bool(true),

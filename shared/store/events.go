@@ -388,7 +388,7 @@ func (s *Store) CountFailedSyncEventsSince(ctx context.Context, accountID, integ
 			out, err := s.ddb.Query(ctx, &dynamodb.QueryInput{
 				TableName:                 aws.String(s.table),
 				IndexName:                 aws.String(IndexGSI1),
-				KeyConditionExpression:    expr.KeyCondition(),
+				KeyConditionExpression:    keyCondition(expr.KeyCondition()),
 				ExpressionAttributeNames:  expr.Names(),
 				ExpressionAttributeValues: expr.Values(),
 				Select:                    types.SelectCount,
@@ -601,7 +601,7 @@ func (s *Store) eventMergeQuery(ctx context.Context, q eventMerge, p PageRequest
 		}
 		in := &dynamodb.QueryInput{
 			TableName:                 aws.String(s.table),
-			KeyConditionExpression:    syncExprString(expr.KeyCondition()),
+			KeyConditionExpression:    keyCondition(syncExprString(expr.KeyCondition())),
 			FilterExpression:          syncExprString(expr.Filter()),
 			ExpressionAttributeNames:  syncExprNames(expr.Names()),
 			ExpressionAttributeValues: expr.Values(),

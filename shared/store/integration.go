@@ -422,7 +422,7 @@ func (s *Store) integrationByIndex(ctx context.Context, id string) (Integration,
 	out, err := s.ddb.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		IndexName:                 aws.String(ix.Index),
-		KeyConditionExpression:    expr.KeyCondition(),
+		KeyConditionExpression:    keyCondition(expr.KeyCondition()),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
 		Limit:                     aws.Int32(1),

@@ -235,7 +235,7 @@ func (s *Store) queryMerged(ctx context.Context, q mergedQuery, p PageRequest) (
 				sh := shards[i]
 				in := &dynamodb.QueryInput{
 					TableName:                 aws.String(s.table),
-					KeyConditionExpression:    exprs[i].KeyCondition(),
+					KeyConditionExpression:    keyCondition(exprs[i].KeyCondition()),
 					FilterExpression:          exprs[i].Filter(),
 					ExpressionAttributeNames:  exprs[i].Names(),
 					ExpressionAttributeValues: exprs[i].Values(),

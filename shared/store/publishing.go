@@ -382,7 +382,7 @@ func (s *Store) OldestApproved(ctx context.Context, accountID, siteID string, n 
 		}
 		out, err := s.ddb.Query(ctx, &dynamodb.QueryInput{
 			TableName:                 aws.String(s.table),
-			KeyConditionExpression:    expr.KeyCondition(),
+			KeyConditionExpression:    keyCondition(expr.KeyCondition()),
 			ExpressionAttributeNames:  expr.Names(),
 			ExpressionAttributeValues: expr.Values(),
 			ScanIndexForward:          aws.Bool(true),
@@ -657,7 +657,7 @@ func (s *Store) DueSites(ctx context.Context, now time.Time, limitPerShard int) 
 		in := &dynamodb.QueryInput{
 			TableName:                 aws.String(s.table),
 			IndexName:                 aws.String(IndexGSI1),
-			KeyConditionExpression:    expr.KeyCondition(),
+			KeyConditionExpression:    keyCondition(expr.KeyCondition()),
 			ExpressionAttributeNames:  expr.Names(),
 			ExpressionAttributeValues: expr.Values(),
 			ScanIndexForward:          aws.Bool(true),

@@ -20,6 +20,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -204,7 +205,7 @@ func (s *Store) queryPage(ctx context.Context, q listQuery, p PageRequest) ([]ma
 	}
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
-		KeyConditionExpression:    expr.KeyCondition(),
+		KeyConditionExpression:    keyCondition(expr.KeyCondition()),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
 		ExclusiveStartKey:         start,
@@ -261,4 +262,26 @@ func keyAV(key Key) map[string]types.AttributeValue {
 func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
+}
+
+// keyCondRE matches the expression builder's rendering of a two-part key
+// condition: "(#0 = :0) AND (begins_with (#1, :1))".
+var keyCondRE = regexp.MustCompile(`^\((.+?)\) AND \((.+)\)$`)
+
+// keyCondition returns a built key condition without the builder's
+// parentheses around its two parts. DynamoDB reads both forms the same; the
+// embedded emulator (kumo v0.33.1) evaluates the parenthesised form on
+// every item of the table while holding its lock (measured on 20,000
+// items: 74 ms per Query against 12 ms), which made every listing slower
+// as a local table grew. Every Query's KeyConditionExpression goes through
+// here.
+func keyCondition(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	if m := keyCondRE.FindStringSubmatch(*s); m != nil {
+		out := m[1] + " AND " + m[2]
+		return &out
+	}
+	return s
 }

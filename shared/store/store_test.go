@@ -121,3 +121,20 @@ func (e *env) rawItem(k Key) map[string]types.AttributeValue {
 }
 
 func url(n int) string { return fmt.Sprintf("https://site%d.example.com", n) }
+
+func TestKeyConditionDropsTheBuildersParentheses(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"(#0 = :0) AND (begins_with (#1, :1))", "#0 = :0 AND begins_with (#1, :1)"},
+		{"(#0 = :0) AND (#1 BETWEEN :1 AND :2)", "#0 = :0 AND #1 BETWEEN :1 AND :2"},
+		{"(#0_ = :0) AND (#1_ >= :1)", "#0_ = :0 AND #1_ >= :1"},
+		{"#0 = :0", "#0 = :0"},
+	}
+	for _, tt := range tests {
+		if got := *keyCondition(&tt.in); got != tt.want {
+			t.Errorf("keyCondition(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if keyCondition(nil) != nil {
+		t.Error("keyCondition(nil) is not nil")
+	}
+}

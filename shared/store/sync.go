@@ -682,7 +682,7 @@ func (s *Store) LatestSyncRun(ctx context.Context, accountID, integrationID stri
 	}
 	out, err := s.ddb.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
-		KeyConditionExpression:    expr.KeyCondition(),
+		KeyConditionExpression:    keyCondition(expr.KeyCondition()),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
 		ScanIndexForward:          aws.Bool(false),
@@ -1000,7 +1000,7 @@ func (s *Store) DueSyncs(ctx context.Context, now time.Time, limitPerShard int) 
 		out, err := s.ddb.Query(ctx, &dynamodb.QueryInput{
 			TableName:                 aws.String(s.table),
 			IndexName:                 aws.String(IndexGSI1),
-			KeyConditionExpression:    expr.KeyCondition(),
+			KeyConditionExpression:    keyCondition(expr.KeyCondition()),
 			ExpressionAttributeNames:  expr.Names(),
 			ExpressionAttributeValues: expr.Values(),
 			ScanIndexForward:          aws.Bool(true),
