@@ -39,7 +39,7 @@ SAM_BUILD_FLAGS ?=
 # Every bench-<name> target in this Makefile; `make bench` runs them all.
 BENCH_TARGETS := $(sort $(patsubst %:,%,$(shell grep -hoE '^bench-[A-Za-z0-9_-]+:' $(MAKEFILE_LIST))))
 
-.PHONY: help tools sam-cli build test fuzz e2e console-test wordpress wordpress-stop lint fmt validate sam-build dev token bench $(BENCH_TARGETS) clean \
+.PHONY: help tools sam-cli build test fuzz e2e console-test wordpress wordpress-stop plugin php-lint lint fmt validate sam-build dev token bench $(BENCH_TARGETS) clean \
 	build-ApiFunction build-WebhookFunction build-SyncWorkerFunction build-PublisherFunction
 
 help: ## List the targets
@@ -93,9 +93,31 @@ wordpress: ## Start (or reuse) a real WordPress on http://127.0.0.1:8089 from De
 wordpress-stop: ## Stop the loopback WordPress (PURGE=1 also deletes its data)
 	bash infra/wordpress/stop.sh $(if $(PURGE),--purge)
 
-e2e: wordpress ## Start WordPress (with E2E_BULK_POSTS bulk posts) and run the end-to-end tier against it
+# The end-to-end site runs the companion plugin installed from `make plugin`'s
+# zip (as a user would install it), not the development symlink `make
+# wordpress` makes; E2E_PLUGIN_ZIP lets the tests check that it did.
+e2e: plugin ## Start WordPress with the plugin installed from its zip (and E2E_BULK_POSTS bulk posts) and run the end-to-end tier against it
+	WP_PLUGIN_ZIPS=$(PLUGIN_ZIP) bash infra/wordpress/start.sh
 	IGNY8_WP_STATE=$(WP_STATE) php infra/wordpress/bulk.php $(E2E_BULK_POSTS)
-	E2E_WP_ENV=$(WP_ENV_FILE) E2E_REQUIRED=1 $(GO) test -race -count=1 -v ./infra/e2e/...
+	E2E_WP_ENV=$(WP_ENV_FILE) E2E_REQUIRED=1 E2E_PLUGIN_ZIP=$(PLUGIN_ZIP) $(GO) test -race -count=1 -v ./infra/e2e/...
+
+# ------------------------------------------------------ WordPress plugin ---
+
+PLUGIN_SRC := infra/wordpress/plugins/igny8-connector
+PLUGIN_ZIP := $(CURDIR)/dist/igny8-connector.zip
+
+plugin: ## Build the companion plugin's installable zip: dist/igny8-connector.zip (reproducible)
+	$(PYTHON) infra/wordpress/plugin-zip.py $(PLUGIN_SRC) $(PLUGIN_ZIP)
+
+php-lint: ## php -l on every PHP file in the repository
+	@command -v php >/dev/null || { echo "php not found (Debian: apt-get install php-cli)" >&2; exit 1; }
+	@n=0; failed=0; \
+	while IFS= read -r -d '' f; do \
+		n=$$((n + 1)); \
+		out=$$(php -l "$$f" 2>&1) || { echo "$$out"; failed=$$((failed + 1)); }; \
+	done < <(find . \( -path './.*' -o -path './dist' -o -path '*/node_modules' \) -prune -o -type f -name '*.php' -print0 | LC_ALL=C sort -z); \
+	echo "php -l: $$n files, $$failed with errors"; \
+	[ $$n -gt 0 ] && [ $$failed -eq 0 ]
 
 # Browser tests of the console (infra/console-tests): Debian's Chromium driven
 # by playwright-core against the local stack (built here, started by the
@@ -191,5 +213,5 @@ bench-publisher: ## Publisher benchmark: one run over 1,000 sites × 100 approve
 bench-webhook: ## Webhook receiver benchmark: signed deliveries at 500/s for 30 s over 100 integrations through the local function URL [BENCH_WEBHOOK_FLAGS=…]
 	$(GO) run ./infra/bench/webhook $(BENCH_WEBHOOK_FLAGS)
 
-clean: ## Remove build outputs (bin/, .aws-sam/)
-	rm -rf $(BIN) .aws-sam
+clean: ## Remove build outputs (bin/, .aws-sam/, dist/)
+	rm -rf $(BIN) .aws-sam dist

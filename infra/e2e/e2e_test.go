@@ -114,6 +114,9 @@ func startWith(t *testing.T, opts local.Options) *env {
 		t.Fatalf("start local stack: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
+	// Connecting configures the companion plugin to deliver to this stack;
+	// once the stack is gone, the site must not keep trying.
+	t.Cleanup(func() { disconnectPlugin(t, wp) })
 	return &env{wp: wp, stack: st, logs: logs}
 }
 

@@ -149,6 +149,11 @@ func TestSyncWithRealWordPress(t *testing.T) {
 		t.Fatalf("create: %d %s", created.status, created.body)
 	}
 	id := created.json(t)["id"].(string)
+	// This test proves the pull and the push. Connecting configured the
+	// companion plugin, whose deliveries would bring the WordPress edits
+	// below in before the pulls that must find them
+	// (plugin_webhook_test.go proves that path).
+	disconnectPlugin(t, e.wp)
 	posts, pages := e.wpCount(t, "posts"), e.wpCount(t, "pages")
 	if posts < 250 {
 		t.Fatalf("WordPress has %d posts; make e2e seeds 250 bulk posts (infra/wordpress/bulk.php)", posts)

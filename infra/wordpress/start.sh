@@ -10,7 +10,8 @@
 #
 # Env: WP_STATE_DIR (default <repo>/.local/wordpress), WP_PORT (8089),
 # WP_DB_PORT (3307), WP_SEED (1: seed on first install; 0: don't),
-# WP_START_TIMEOUT (60 s per server).
+# WP_START_TIMEOUT (60 s per server), WP_PLUGIN_ZIPS (space-separated plugin
+# zips to install as wp-admin's upload would, instead of the symlinks).
 set -euo pipefail
 shopt -s inherit_errexit # set -e inside $(...) too
 export DEBIAN_FRONTEND=noninteractive
@@ -106,9 +107,24 @@ sync_content() {
 	[[ -d $src ]] || return 0
 	for d in "$src"/*/; do
 		[[ -d $d ]] || continue
-		ln -sfn "${d%/}" "$CONTENT_DIR/plugins/$(basename "$d")"
+		link=$CONTENT_DIR/plugins/$(basename "$d")
+		# A copy installed from a zip by an earlier run: back to the link.
+		[[ -L $link || ! -e $link ]] || rm -rf "$link"
+		ln -sfn "${d%/}" "$link"
 		basename "$d"
 	done
+}
+
+# WP_PLUGIN_ZIPS: install each zip over its development link (see
+# install-plugin-zip.php) and print the installed directory names.
+install_plugin_zips() {
+	local zips=() z
+	read -r -a zips <<<"${WP_PLUGIN_ZIPS:-}"
+	((${#zips[@]})) || return 0
+	for z in "${zips[@]}"; do
+		[[ -f $z ]] || die "WP_PLUGIN_ZIPS: $z: no such file (make plugin builds it)"
+	done
+	wp_php install-plugin-zip.php "${zips[@]}" || die "installing ${zips[*]} failed"
 }
 
 # MariaDB drops root privileges to mysql, which must reach the datadir. A
@@ -219,7 +235,11 @@ setup_wordpress() {
 		log "installed WordPress $(wp_version)"
 		[[ ${WP_SEED:-1} == 0 ]] || touch "$WP_STATE_DIR/.seed-pending"
 	fi
+	# After the install: the upgrader needs a working site.
+	out=$(install_plugin_zips)
+	[[ -z $out ]] || mapfile -t -O "${#plugins[@]}" plugins <<<"$out"
 	if ((${#plugins[@]})); then
+		mapfile -t plugins < <(printf '%s\n' "${plugins[@]}" | sort -u)
 		wp_php plugins.php "${plugins[@]}" || die "plugin activation failed"
 	fi
 	# Seed once, on first initialisation; the marker makes an interrupted
