@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -246,10 +247,26 @@ func TestSyncWithRealWordPress(t *testing.T) {
 		Tags          []int64              `json:"tags"`
 		FeaturedMedia int64                `json:"featured_media"`
 		Status        string               `json:"status"`
+		Meta          map[string]any       `json:"meta"`
 	}
 	e.wpDo(t, "GET", fmt.Sprintf("wp/v2/posts/%d?context=edit", num(pushed["wordpress_id"])), nil, &wpPost)
 	if wpPost.Title.Raw != title || len(wpPost.Categories) != 2 || len(wpPost.Tags) != 1 || wpPost.FeaturedMedia == 0 || wpPost.Status != "publish" {
 		t.Fatalf("pushed post in WordPress: %+v", wpPost)
+	}
+	// With the companion plugin the push marks its post, and the plugin's
+	// query parameter finds it (what a retried push looks for).
+	conn, _ := created.json(t)["config_json"].(map[string]any)["connection"].(map[string]any)
+	if plugin, _ := conn["plugin"].(map[string]any); plugin["configured"] == true {
+		if wpPost.Meta["_igny8_content_id"] != contentID {
+			t.Fatalf("pushed post's meta %v, want _igny8_content_id %s", wpPost.Meta, contentID)
+		}
+		var marked []struct{ ID int64 }
+		e.wpDo(t, "GET", "wp/v2/posts?igny8_content_id="+contentID+"&status=any&context=edit&_fields=id", nil, &marked)
+		if len(marked) != 1 || marked[0].ID != wpPost.ID {
+			t.Fatalf("posts carrying the marker: %v, want only %d", marked, wpPost.ID)
+		}
+	} else if os.Getenv("E2E_PLUGIN_ZIP") != "" {
+		t.Fatalf("the plugin was installed (E2E_PLUGIN_ZIP) but connecting did not configure it: %v", conn["plugin"])
 	}
 
 	// Edit and push again: the same post is updated, no second post.

@@ -516,6 +516,51 @@ func TestPushCreatesExactlyOnceEvenAfterACrash(t *testing.T) {
 	}
 }
 
+// With the companion plugin, a retried push finds its post by the marker in
+// post meta, even when the post no longer looks like the attempt (here a
+// plugin on the site rewrote the title as it was created, which defeats the
+// slug, date and title lookup used without the plugin).
+func TestPushWithThePluginFindsItsPostByMarker(t *testing.T) {
+	for _, plugin := range []bool{true, false} {
+		t.Run(fmt.Sprintf("plugin=%v", plugin), func(t *testing.T) {
+			e := newSyncEnv(t)
+			if plugin {
+				e.wp.InstallPlugin()
+				in := e.in
+				in.Config["connection"].(map[string]any)["plugin"] = map[string]any{"detected": true, "configured": true}
+				if _, err := e.st.UpdateIntegration(context.Background(), in); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := e.approvedContent(imageServer(t))
+			e.wp.OnCreated(func(typ string, p fakewp.Post) {
+				e.wp.EditPost(p.ID, func(p *fakewp.Post) { p.Title = strings.ToUpper(p.Title) })
+			})
+			e.wp.FailAfterCreate("post")
+			if err := e.eng.EnqueuePush(context.Background(), c, ""); err != nil {
+				t.Fatal(err)
+			}
+			e.drain(false)
+			created := e.wp.CountCreates("post")
+			if plugin {
+				if created != 1 {
+					t.Fatalf("%d posts created, want exactly 1", created)
+				}
+				got, _ := e.st.GetContent(context.Background(), "acct", c.ID)
+				if n := e.wp.RequestsMatching("GET", "/wp-json/wp/v2/posts"); n < 1 || got.WordPressID == 0 {
+					t.Fatalf("the retry did not look the post up (%d lookups), content %+v", n, got)
+				}
+				return
+			}
+			// Without the plugin the rewritten title hides the first attempt:
+			// this is the case the marker exists for.
+			if created != 2 {
+				t.Fatalf("without the plugin %d posts were created; the test no longer shows what the marker prevents", created)
+			}
+		})
+	}
+}
+
 func TestPushRefusesToOverwriteAWordPressEdit(t *testing.T) {
 	e := newSyncEnv(t)
 	c := e.approvedContent(imageServer(t))

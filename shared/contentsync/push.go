@@ -187,7 +187,11 @@ func (e *Engine) push(ctx context.Context, in store.Integration, client *wordpre
 			c = saved
 		}
 		body["date_gmt"] = c.PushIntent
-		found, err := findPushed(ctx, client, base, c)
+		marker := pluginConfigured(in) && (base == "posts" || base == "pages")
+		if marker {
+			body["meta"] = map[string]any{contentIDMeta: c.ID}
+		}
+		found, err := findPushed(ctx, client, base, c, marker)
 		if err != nil {
 			return pushResult{}, err
 		}
@@ -217,10 +221,44 @@ func (e *Engine) push(ctx context.Context, in store.Integration, client *wordpre
 	return pushResult{post: post, action: action}, nil
 }
 
-// findPushed looks for the post an interrupted earlier attempt created:
-// same type, a slug WordPress may have suffixed, the intent's date_gmt and
-// the same title.
-func findPushed(ctx context.Context, client *wordpress.Client, base string, c store.Content) (*pushedPost, error) {
+// contentIDMeta is the post-meta marker the companion plugin registers for
+// REST on posts and pages; its igny8_content_id collection parameter finds
+// the post that carries it.
+const contentIDMeta = "_igny8_content_id"
+
+// pluginConfigured reports whether the last connection test configured the
+// companion plugin (config_json.connection.plugin.configured).
+func pluginConfigured(in store.Integration) bool {
+	conn, _ := in.Config["connection"].(map[string]any)
+	plugin, _ := conn["plugin"].(map[string]any)
+	ok, _ := plugin["configured"].(bool)
+	return ok
+}
+
+// findPushed looks for the post an interrupted earlier attempt created. With
+// the companion plugin it asks for the post carrying the content's marker
+// (and checks the marker itself: WordPress ignores a query parameter no
+// plugin registered, and would answer with every post). Otherwise, or when
+// no post carries the marker (an attempt made before the plugin), it looks
+// for the same type, a slug WordPress may have suffixed, the intent's
+// date_gmt and the same title.
+func findPushed(ctx context.Context, client *wordpress.Client, base string, c store.Content, marker bool) (*pushedPost, error) {
+	if marker {
+		q := url.Values{"igny8_content_id": {c.ID}, "status": {"any"}, "context": {"edit"}, "per_page": {"10"},
+			"_fields": {"id,slug,link,status,date_gmt,modified_gmt,title,meta"}}
+		var posts []struct {
+			pushedPost
+			Meta map[string]any `json:"meta"`
+		}
+		if _, err := client.Do(ctx, wordpress.Request{Method: "GET", Path: "wp/v2/" + base, Query: q, Out: &posts, CacheBust: true}); err != nil {
+			return nil, fmt.Errorf("look for an earlier push by its marker: %w", err)
+		}
+		for _, p := range posts {
+			if id, _ := p.Meta[contentIDMeta].(string); id == c.ID {
+				return &p.pushedPost, nil
+			}
+		}
+	}
 	slugs := []string{c.Slug}
 	for i := 2; i <= 9; i++ {
 		slugs = append(slugs, c.Slug+"-"+strconv.Itoa(i))

@@ -171,6 +171,7 @@ type record struct {
 	file, fileName, mime, alt string
 	width, height             int
 	data                      []byte
+	contentID                 string // meta._igny8_content_id (companion plugin)
 }
 
 func (r *record) clone() *record {

@@ -116,3 +116,21 @@ func (s *Site) pluginForbidden() bool {
 	defer s.mu.Unlock()
 	return s.plugin != nil && s.plugin.forbidden
 }
+
+// The plugin's post-meta marker for idempotent pushes and the collection
+// query parameter that finds a post by it.
+const (
+	pluginMetaKey    = "_igny8_content_id"
+	pluginQueryParam = "igny8_content_id"
+)
+
+// postMeta is a post's REST meta: the plugin's marker, shown in the edit
+// context to users who may edit (the plugin's auth_callback), on posts and
+// pages, when the plugin is installed.
+func (s *Site) postMeta(r *record, pt postType, ctx string) map[string]any {
+	m := map[string]any{}
+	if s.plugin != nil && ctx == "edit" && (pt.slug == "post" || pt.slug == "page") {
+		m[pluginMetaKey] = r.contentID
+	}
+	return m
+}

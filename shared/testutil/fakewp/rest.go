@@ -513,7 +513,7 @@ func (s *Site) postJSON(req *apiRequest, r *record, pt postType, ctx string) map
 		"slug": r.slug, "status": r.status, "type": r.typ, "link": link,
 		"title":  rendered(ctx, r.title, r.title),
 		"author": r.author, "featured_media": r.featured, "comment_status": "open", "ping_status": "open",
-		"template": "", "meta": map[string]any{},
+		"template": "", "meta": s.postMeta(r, pt, ctx),
 		"_links": map[string]any{
 			"self":       []any{map[string]any{"href": self}},
 			"collection": []any{map[string]any{"href": req.base + "/wp-json/wp/v2/" + pt.base}},
@@ -607,6 +607,7 @@ type listQuery struct {
 	search                               string
 	after, before, modAfter, modBefore   time.Time
 	mediaType, mimeType                  []string
+	contentID                            string // the plugin's igny8_content_id
 }
 
 func (s *Site) parseListQuery(w http.ResponseWriter, req *apiRequest, pt postType) (*listQuery, bool) {
@@ -652,6 +653,12 @@ func (s *Site) parseListQuery(w http.ResponseWriter, req *apiRequest, pt postTyp
 		lq.tagsEx, _ = queryIDs(q, "tags_exclude", errs)
 	}
 	lq.search = q.Get("search")
+	s.mu.Lock()
+	plugin := s.plugin != nil
+	s.mu.Unlock()
+	if v := q.Get(pluginQueryParam); v != "" && plugin {
+		lq.contentID = v
+	}
 	s.mu.Lock()
 	zone := s.zone()
 	s.mu.Unlock()
@@ -738,6 +745,7 @@ func (lq *listQuery) match(r *record) bool {
 	switch {
 	case !statusOK,
 		lq.hasInclude && !contains(lq.include, r.id),
+		lq.contentID != "" && r.contentID != lq.contentID,
 		contains(lq.exclude, r.id),
 		lq.parents != nil && !contains(lq.parents, r.parent),
 		contains(lq.parentsEx, r.parent),
@@ -977,6 +985,10 @@ type postInput struct {
 	hasFeatured, hasParent, hasMenuOrder  bool
 	cats, tags                            []int64
 	hasCats, hasTags                      bool
+	// contentID is meta._igny8_content_id, which only the companion
+	// plugin registers (posts and pages).
+	contentID    string
+	hasContentID bool
 }
 
 func (s *Site) readPostInput(w http.ResponseWriter, req *apiRequest, pt postType) (*postInput, map[string]any, bool) {
@@ -996,7 +1008,15 @@ func (s *Site) readPostInput(w http.ResponseWriter, req *apiRequest, pt postType
 	}
 	s.mu.Lock()
 	zone := s.zone()
+	plugin := s.plugin != nil
 	s.mu.Unlock()
+	// WordPress drops meta keys nobody registered; the plugin registers
+	// _igny8_content_id on types that support custom fields.
+	if meta, ok := p["meta"].(map[string]any); ok && plugin && (pt.slug == "post" || pt.slug == "page") {
+		if v, ok := meta[pluginMetaKey].(string); ok {
+			in.contentID, in.hasContentID = v, true
+		}
+	}
 	// rest_get_date_with_gmt: "date" wins over "date_gmt"; a date_gmt's
 	// offset, if any, is ignored (read as UTC).
 	if v, ok := paramString(p, "date", errs); ok {
@@ -1054,6 +1074,9 @@ func (s *Site) checkTerms(req *apiRequest, in *postInput) (int, string, string) 
 // apply writes the input onto r (prepare_item_for_database, then the
 // handle_* steps that run after the insert).
 func (s *Site) apply(r *record, in *postInput) {
+	if in.hasContentID {
+		r.contentID = in.contentID
+	}
 	if in.hasTitle {
 		r.title = in.title
 	}
