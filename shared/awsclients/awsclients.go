@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -79,8 +80,28 @@ func New(_ context.Context, opts Options) (Clients, error) {
 		}),
 		SecretsManager: secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
 			o.BaseEndpoint = endpoint(opts.Endpoint)
+			if opts.Endpoint != "" && o.HTTPClient != nil {
+				o.HTTPClient = oneAtATime{o.HTTPClient}
+			}
 		}),
 	}, nil
+}
+
+// emulatorSecretsMu lets one Secrets Manager call at a time reach the
+// emulator. kumo v0.33.1 updates a secret's last-accessed date without a
+// lock, so two concurrent GetSecretValue calls for one secret are a data
+// race inside the emulator, which the race detector reports in our tests.
+// Secret reads are rare (the secrets package caches them), so queuing them
+// costs nothing; against AWS (no endpoint) calls are never serialised.
+var emulatorSecretsMu sync.Mutex
+
+// oneAtATime is an HTTP client that sends one request at a time.
+type oneAtATime struct{ next aws.HTTPClient }
+
+func (c oneAtATime) Do(r *http.Request) (*http.Response, error) {
+	emulatorSecretsMu.Lock()
+	defer emulatorSecretsMu.Unlock()
+	return c.next.Do(r)
 }
 
 func baseConfig(opts Options) (aws.Config, error) {

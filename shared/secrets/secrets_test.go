@@ -3,6 +3,8 @@ package secrets_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -95,5 +97,33 @@ func TestRejectsNamesOutsideThePrefix(t *testing.T) {
 		if _, err := s.Get(context.Background(), name); err == nil || errors.Is(err, secrets.ErrNotFound) {
 			t.Errorf("Get(%q) err = %v, want an invalid-name error", name, err)
 		}
+	}
+}
+
+// Many instances reading one secret at once (each its own cache, as warm
+// Lambdas are) must work; under the race detector this also holds the
+// emulator's Secrets Manager, which is not safe for concurrent reads of one
+// secret, to the clients' one-at-a-time transport.
+func TestConcurrentReadsOfOneSecret(t *testing.T) {
+	clients := testutil.MustClients(t)
+	prefix := testutil.UniqueName(t, "igny8-test") + "/"
+	if err := secrets.New(clients.SecretsManager, prefix, 0).Put(context.Background(), "shared", "v1", "concurrency test"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 16)
+	for i := range errs {
+		wg.Go(func() {
+			s := secrets.New(clients.SecretsManager, prefix, 0)
+			v, err := s.Get(context.Background(), "shared")
+			if err == nil && v != "v1" {
+				err = fmt.Errorf("read %q", v)
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
 	}
 }
