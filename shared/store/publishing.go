@@ -644,7 +644,30 @@ func (s *Store) DueSites(ctx context.Context, now time.Time, limitPerShard int) 
 	if limitPerShard <= 0 {
 		limitPerShard = publishDueLimit
 	}
-	parts := PublishDuePartitions()
+	items, err := s.queryDue(ctx, "due sites", PublishDuePartitions(), now, limitPerShard)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PublishSettings, 0, len(items))
+	for _, item := range items {
+		ps, err := unmarshalPublishSettings("", "", item)
+		if err != nil {
+			return nil, fmt.Errorf("due sites: %w", err)
+		}
+		if ps.AccountID == "" || ps.SiteID == "" {
+			continue // an approval counter without settings cannot be due
+		}
+		out = append(out, ps)
+	}
+	return out, nil
+}
+
+// queryDue reads a sharded due index: the items of each partition of GSI1
+// whose due time (GSI1SK) is at or before now, at most limitPerShard per
+// partition (paged), the partitions in parallel, all of them oldest due
+// first. Reads are eventually consistent: callers re-check every decision
+// with a condition.
+func (s *Store) queryDue(ctx context.Context, what string, parts []string, now time.Time, limitPerShard int) ([]map[string]types.AttributeValue, error) {
 	found := make([][]map[string]types.AttributeValue, len(parts))
 	err := syncFanOut(ctx, len(parts), func(ctx context.Context, i int) error {
 		expr, err := expression.NewBuilder().WithKeyCondition(
@@ -652,7 +675,7 @@ func (s *Store) DueSites(ctx context.Context, now time.Time, limitPerShard int) 
 				And(expression.Key(AttrGSI1SK).LessThanEqual(expression.Value(DueBound(now)))),
 		).Build()
 		if err != nil {
-			return fmt.Errorf("build due sites query: %w", err)
+			return fmt.Errorf("build %s query: %w", what, err)
 		}
 		in := &dynamodb.QueryInput{
 			TableName:                 aws.String(s.table),
@@ -666,7 +689,7 @@ func (s *Store) DueSites(ctx context.Context, now time.Time, limitPerShard int) 
 		for {
 			out, err := s.ddb.Query(ctx, in)
 			if err != nil {
-				return fmt.Errorf("query due sites shard %d: %w", i, err)
+				return fmt.Errorf("query %s shard %d: %w", what, i, err)
 			}
 			found[i] = append(found[i], out.Items...)
 			if len(out.LastEvaluatedKey) == 0 || len(found[i]) >= limitPerShard {
@@ -679,8 +702,8 @@ func (s *Store) DueSites(ctx context.Context, now time.Time, limitPerShard int) 
 		return nil, err
 	}
 	type due struct {
-		sk string
-		ps PublishSettings
+		sk   string
+		item map[string]types.AttributeValue
 	}
 	var all []due
 	for _, items := range found {
@@ -689,20 +712,13 @@ func (s *Store) DueSites(ctx context.Context, now time.Time, limitPerShard int) 
 			if sk == nil {
 				continue // kumo can return index items without the sort key
 			}
-			ps, err := unmarshalPublishSettings("", "", item)
-			if err != nil {
-				return nil, fmt.Errorf("due sites: %w", err)
-			}
-			if ps.AccountID == "" || ps.SiteID == "" {
-				continue // an approval counter without settings cannot be due
-			}
-			all = append(all, due{sk: sk.Value, ps: ps})
+			all = append(all, due{sk: sk.Value, item: item})
 		}
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].sk < all[j].sk })
-	out := make([]PublishSettings, len(all))
+	out := make([]map[string]types.AttributeValue, len(all))
 	for i, d := range all {
-		out[i] = d.ps
+		out[i] = d.item
 	}
 	return out, nil
 }

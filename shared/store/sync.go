@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -979,64 +978,23 @@ func (s *Store) SetSyncDue(ctx context.Context, accountID, integrationID string,
 }
 
 // DueSyncs returns the integrations whose scheduled sync is due at or before
-// now (and that have no active run), oldest due first: one Query per
-// DueShards partition of GSI1 (eventually consistent: a run started a
-// moment ago may still show up; StartSyncRun then refuses it), each
-// returning at most limitPerShard (≤ 0: 100) states.
+// now (and that have no active run), oldest due first, through queryDue
+// (eventually consistent: a run started a moment ago may still show up;
+// StartSyncRun then refuses it), at most limitPerShard (≤ 0: 100) states
+// per partition.
 func (s *Store) DueSyncs(ctx context.Context, now time.Time, limitPerShard int) ([]SyncState, error) {
 	if limitPerShard <= 0 {
 		limitPerShard = syncDueDefaultLimit
 	}
-	parts := SyncDuePartitions()
-	found := make([][]map[string]types.AttributeValue, len(parts))
-	err := syncFanOut(ctx, len(parts), func(ctx context.Context, i int) error {
-		expr, err := expression.NewBuilder().WithKeyCondition(
-			expression.Key(AttrGSI1PK).Equal(expression.Value(parts[i])).
-				And(expression.Key(AttrGSI1SK).LessThanEqual(expression.Value(DueBound(now)))),
-		).Build()
-		if err != nil {
-			return fmt.Errorf("build due syncs query: %w", err)
-		}
-		out, err := s.ddb.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 aws.String(s.table),
-			IndexName:                 aws.String(IndexGSI1),
-			KeyConditionExpression:    keyCondition(expr.KeyCondition()),
-			ExpressionAttributeNames:  expr.Names(),
-			ExpressionAttributeValues: expr.Values(),
-			ScanIndexForward:          aws.Bool(true),
-			Limit:                     aws.Int32(int32(limitPerShard)),
-		})
-		if err != nil {
-			return fmt.Errorf("query due syncs shard %d: %w", i, err)
-		}
-		found[i] = out.Items
-		return nil
-	})
+	items, err := s.queryDue(ctx, "due syncs", SyncDuePartitions(), now, limitPerShard)
 	if err != nil {
 		return nil, err
 	}
-	type due struct {
-		sk string
-		st SyncState
-	}
-	var all []due
-	for _, items := range found {
-		for _, item := range items {
-			st, err := unmarshalSyncState(item)
-			if err != nil {
-				return nil, fmt.Errorf("due syncs: %w", err)
-			}
-			sk, _ := item[AttrGSI1SK].(*types.AttributeValueMemberS)
-			if sk == nil {
-				continue // kumo can return index items without the sort key
-			}
-			all = append(all, due{sk: sk.Value, st: st})
+	out := make([]SyncState, len(items))
+	for i, item := range items {
+		if out[i], err = unmarshalSyncState(item); err != nil {
+			return nil, fmt.Errorf("due syncs: %w", err)
 		}
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].sk < all[j].sk })
-	out := make([]SyncState, len(all))
-	for i, d := range all {
-		out[i] = d.st
 	}
 	return out, nil
 }
