@@ -140,7 +140,11 @@ test('clicking sync: the progress bar advances to done and the counts match Word
   for (let i = 1; i < seen.length; i++) assert.ok(seen[i].value >= seen[i - 1].value, `the bar went back: ${JSON.stringify(seen)}`);
 
   const count = async (role) => Number(await page.locator(`[data-count=${role}]`).textContent());
-  assert.equal(await count('created'), expected, 'created = the posts and pages in WordPress');
+  // The companion plugin (make e2e installs it) may bring the two posts just
+  // written in through its webhooks before the pull reads them: those count
+  // as unchanged. Every post and page is in IGNY8 either way.
+  assert.equal((await count('created')) + (await count('unchanged')), expected, 'created + unchanged = the posts and pages in WordPress');
+  assert.ok((await count('created')) >= expected - 2, 'the pull itself created all but (at most) the two newest');
   assert.equal(await count('failed'), 0);
   const run = (await api('GET', `/api/v1/integration/${(await api('GET', `/api/v1/integration/?site_id=${SITE}`)).body.items[0].id}/sync_status/`)).body.run;
   for (const [role, field] of [['created', 'items_created'], ['updated', 'items_updated'], ['unchanged', 'items_unchanged'], ['failed', 'items_failed'], ['conflicted', 'items_conflicted']]) {
