@@ -229,9 +229,7 @@ const contentIDMeta = "_igny8_content_id"
 // pluginConfigured reports whether the last connection test configured the
 // companion plugin (config_json.connection.plugin.configured).
 func pluginConfigured(in store.Integration) bool {
-	conn, _ := in.Config["connection"].(map[string]any)
-	plugin, _ := conn["plugin"].(map[string]any)
-	ok, _ := plugin["configured"].(bool)
+	ok, _ := in.ConfigValue("connection", "plugin", "configured").(bool)
 	return ok
 }
 

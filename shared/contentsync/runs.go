@@ -256,9 +256,7 @@ func (e *Engine) modifiedAfter(in store.Integration, state store.SyncState, cont
 
 // siteOffset reads the site's gmt_offset from the last connection test.
 func siteOffset(in store.Integration) (time.Duration, bool) {
-	conn, _ := in.Config["connection"].(map[string]any)
-	site, _ := conn["site"].(map[string]any)
-	hours, ok := site["gmt_offset"].(float64)
+	hours, ok := in.ConfigValue("connection", "site", "gmt_offset").(float64)
 	if !ok {
 		return 0, false
 	}

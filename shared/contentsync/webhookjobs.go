@@ -55,15 +55,8 @@ func (e *Engine) EnqueuePull(ctx context.Context, c store.Content) error {
 	if c.WordPressID == 0 {
 		return nil
 	}
-	restBase := c.ContentType
-	switch c.ContentType {
-	case "post":
-		restBase = "posts"
-	case "page":
-		restBase = "pages"
-	}
 	p := jobs.WebhookPayload{DeliveryID: fmt.Sprintf("resolve:%s:v%d", c.ID, c.Version), Action: ActionConflictResolved,
-		PostID: c.WordPressID, RESTBase: restBase}
+		PostID: c.WordPressID, RESTBase: restBaseOf(c.ContentType)}
 	env, err := envelope(jobs.TypeWebhookPull, c.AccountID, c.IntegrationID, p.DeliveryID, p)
 	if err != nil {
 		return err

@@ -124,9 +124,7 @@ func (s *Service) getOrCreate(ctx context.Context, integ store.Integration) (sto
 // siteTimezone is the WordPress site's timezone_string from the
 // integration's last connection test, when it names a real zone.
 func siteTimezone(in store.Integration) string {
-	conn, _ := in.Config["connection"].(map[string]any)
-	site, _ := conn["site"].(map[string]any)
-	tz, _ := site["timezone_string"].(string)
+	tz, _ := in.ConfigValue("connection", "site", "timezone_string").(string)
 	if tz != "" {
 		if _, err := time.LoadLocation(tz); err == nil {
 			return tz

@@ -51,6 +51,22 @@ type Integration struct {
 	Version int64
 }
 
+// ConfigValue is the value at path in config_json's nested objects
+// ("connection", "site", "gmt_offset"), or nil when a step is missing or
+// not an object. The service-owned parts (connection, structure) are read
+// this way by the packages that use them.
+func (in Integration) ConfigValue(path ...string) any {
+	var v any = in.Config
+	for _, key := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[key]
+	}
+	return v
+}
+
 // IntegrationFilter narrows ListIntegrations. Empty fields don't filter.
 type IntegrationFilter struct{ SiteID, Platform string }
 

@@ -577,3 +577,28 @@ func getByIDCalls() map[string]int {
 	}
 	return map[string]int{"GetItem": 1, "Query": 1}
 }
+
+func TestIntegrationConfigValue(t *testing.T) {
+	in := Integration{Config: map[string]any{
+		"connection":      map[string]any{"site": map[string]any{"gmt_offset": 2.0}, "plugin": "not an object"},
+		"conflict_policy": "manual",
+	}}
+	tests := []struct {
+		path []string
+		want any
+	}{
+		{[]string{"connection", "site", "gmt_offset"}, 2.0},
+		{[]string{"conflict_policy"}, "manual"},
+		{[]string{"connection", "plugin", "configured"}, nil},
+		{[]string{"connection", "missing", "x"}, nil},
+		{[]string{"conflict_policy", "x"}, nil},
+	}
+	for _, tt := range tests {
+		if got := in.ConfigValue(tt.path...); got != tt.want {
+			t.Errorf("ConfigValue(%v) = %v, want %v", tt.path, got, tt.want)
+		}
+	}
+	if got := (Integration{}).ConfigValue("connection"); got != nil {
+		t.Errorf("nil config: %v", got)
+	}
+}
