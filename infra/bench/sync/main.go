@@ -25,8 +25,9 @@ type options struct {
 	posts, workers, siteConc, realPosts, naiveSample int
 	latency                                          time.Duration
 	realEnv                                          string
-	// cpuProfile, when set, receives a CPU profile of the first full sync.
-	cpuProfile string
+	// cpuProfile, when set, receives a CPU profile of the first full sync;
+	// resyncProfile one of the unchanged re-sync.
+	cpuProfile, resyncProfile string
 }
 
 func main() {
@@ -39,6 +40,7 @@ func main() {
 	flag.IntVar(&o.realPosts, "real-posts", 1000, "posts the real WordPress must have at least (php infra/wordpress/bulk.php N)")
 	flag.IntVar(&o.naiveSample, "naive-sample", 1000, "posts the naive baseline fetches one by one (extrapolated to -posts)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the full sync through the stack to this file (go tool pprof)")
+	flag.StringVar(&o.resyncProfile, "resync-cpuprofile", "", "write a CPU profile of the unchanged re-sync to this file")
 	flag.Parse()
 	if o.posts < 1 || o.workers < 1 || o.siteConc < 1 || o.siteConc > 32 || o.naiveSample < 1 {
 		fmt.Fprintln(os.Stderr, "sync bench: -posts, -workers, -naive-sample must be ≥ 1 and -site-concurrency 1..32")

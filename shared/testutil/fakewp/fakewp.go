@@ -21,6 +21,7 @@
 package fakewp
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -238,6 +239,7 @@ func restRoute(p string) (prefix, route string, ok bool) {
 }
 
 func (s *Site) serve(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	_, route, _ := restRoute(r.URL.Path)
 	s.mu.Lock()
 	s.total++
@@ -246,6 +248,7 @@ func (s *Site) serve(w http.ResponseWriter, r *http.Request) {
 	s.log = append(s.log, Recorded{Method: r.Method, Path: r.URL.Path, Route: route, Query: r.URL.Query()})
 	latency := s.latency
 	hooks := append([]func(http.ResponseWriter, *http.Request) bool(nil), s.hooks...)
+	faulty := len(s.faults) > 0
 	s.inFlight++
 	s.maxInFlight = max(s.maxInFlight, s.inFlight)
 	s.mu.Unlock()
@@ -255,25 +258,77 @@ func (s *Site) serve(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 
-	if latency > 0 {
-		t := time.NewTimer(latency)
+	// The site answers latency after the request arrived, its own work
+	// included, as a host whose response time is latency would.
+	answerAt := func() bool {
+		t := time.NewTimer(time.Until(arrived.Add(latency)))
+		defer t.Stop()
 		select {
 		case <-t.C:
+			return true
 		case <-r.Context().Done():
-			t.Stop()
-			return
+			return false
 		}
 	}
-	for _, h := range hooks {
-		if h(w, r) {
+	if len(hooks) > 0 || faulty {
+		if latency > 0 && !answerAt() {
 			return
 		}
-	}
-	if f := s.takeFault(r); f != nil {
-		s.applyFault(w, r, f)
+		for _, h := range hooks {
+			if h(w, r) {
+				return
+			}
+		}
+		if f := s.takeFault(r); f != nil {
+			s.applyFault(w, r, f)
+			return
+		}
+		s.handle(w, r)
 		return
 	}
-	s.handle(w, r)
+	if latency <= 0 {
+		s.handle(w, r)
+		return
+	}
+	var answer bufferedAnswer
+	s.handle(&answer, r)
+	if !answerAt() {
+		return
+	}
+	answer.writeTo(w)
+}
+
+// bufferedAnswer holds an answer until the site's latency has passed.
+type bufferedAnswer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedAnswer) Header() http.Header {
+	if b.header == nil {
+		b.header = http.Header{}
+	}
+	return b.header
+}
+
+func (b *bufferedAnswer) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+
+func (b *bufferedAnswer) Write(p []byte) (int, error) {
+	b.WriteHeader(http.StatusOK)
+	return b.body.Write(p)
+}
+
+func (b *bufferedAnswer) writeTo(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(max(b.status, http.StatusOK))
+	_, _ = w.Write(b.body.Bytes())
 }
 
 // handle answers one request as the site would.

@@ -52,9 +52,10 @@ func (f *Fault) matches(method, route string) bool {
 	return route == strings.TrimSuffix(f.Path, "/")
 }
 
-// SetLatency makes the site wait d before answering each request (0 to
-// stop), as a slow host would; a request whose client gives up stops
-// waiting.
+// SetLatency makes the site answer each request d after it arrived, its
+// own work included (0 to stop), as a host whose response time is d would;
+// a request whose client gives up stops waiting. With hooks or faults
+// pending, the site waits d and then does the work.
 func (s *Site) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
