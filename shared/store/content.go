@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -119,6 +121,7 @@ type ContentStore interface {
 	DeleteContent(ctx context.Context, accountID, id string, expectedVersion int64) error
 	ContentIDsByWordPressID(ctx context.Context, accountID, integrationID string, wpIDs []int64) (map[int64]string, error)
 	GetContentMetas(ctx context.Context, accountID string, ids []string) (map[string]Content, error)
+	GetContentSyncStates(ctx context.Context, accountID string, ids []string) (map[string]ContentSyncState, error)
 	ListContent(ctx context.Context, accountID string, f ContentFilter, p PageRequest) (Page[Content], error)
 }
 
@@ -876,6 +879,72 @@ func (s *Store) GetContentMetas(ctx context.Context, accountID string, ids []str
 	return out, nil
 }
 
+// projection is a ProjectionExpression of attrs, every name a placeholder
+// (several are reserved words).
+func projection(attrs []string) (*string, map[string]string) {
+	names := make(map[string]string, len(attrs))
+	parts := make([]string, len(attrs))
+	for i, a := range attrs {
+		ph := "#p" + strconv.Itoa(i)
+		names[ph], parts[i] = a, ph
+	}
+	return aws.String(strings.Join(parts, ",")), names
+}
+
+// ContentSyncState is what a pull compares to tell whether a post changed
+// and whether the content was edited locally since the last sync.
+type ContentSyncState struct {
+	ID              string
+	Version         int64
+	SyncedVersion   int64
+	WPModifiedGMT   time.Time
+	WordPressStatus string
+	SyncedHash      string
+}
+
+// SyncState is the content's ContentSyncState.
+func (c Content) SyncState() ContentSyncState {
+	return ContentSyncState{ID: c.ID, Version: c.Version, SyncedVersion: c.SyncedVersion,
+		WPModifiedGMT: c.WPModifiedGMT, WordPressStatus: c.WordPressStatus, SyncedHash: c.SyncedHash}
+}
+
+// contentSyncStateAttrs are the attributes a ContentSyncState is read from.
+var contentSyncStateAttrs = []string{"ID", "Version", "SyncedVersion", "WPModifiedGMT", "WordPressStatus", "SyncedHash"}
+
+// GetContentSyncStates is GetContentMetas reduced to each item's
+// ContentSyncState: a pull compares every post on a page, and most are
+// unchanged, so it reads six attributes, not the whole metadata.
+func (s *Store) GetContentSyncStates(ctx context.Context, accountID string, ids []string) (map[string]ContentSyncState, error) {
+	if accountID == "" {
+		return nil, fmt.Errorf("get content sync states: account id is required: %w", ErrInvalid)
+	}
+	keys := make([]Key, 0, len(ids))
+	for _, id := range ids {
+		if id != "" {
+			keys = append(keys, ContentKey(accountID, id))
+		}
+	}
+	items, err := s.contentBatchGet(ctx, "content sync states", keys, contentSyncStateAttrs...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]ContentSyncState, len(items))
+	for _, item := range items {
+		var it contentItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return nil, fmt.Errorf("unmarshal content sync state: %w", err)
+		}
+		st := ContentSyncState{ID: it.ID, Version: it.Version, SyncedVersion: it.SyncedVersion, WordPressStatus: it.WordPressStatus, SyncedHash: it.SyncedHash}
+		if it.WPModifiedGMT != "" {
+			if st.WPModifiedGMT, err = contentParseTime(entityContent, it.ID, "wp_modified_gmt", it.WPModifiedGMT); err != nil {
+				return nil, err
+			}
+		}
+		out[st.ID] = st
+	}
+	return out, nil
+}
+
 // ListContent returns one page of a site's content metadata, newest update
 // first, merged across the ListShards partitions of one index: GSI2 when
 // filtered by status (with a filter on content type when both are given),
@@ -924,9 +993,10 @@ const contentBatchGetAttempts = 8
 
 // contentBatchGet reads keys with strongly consistent BatchGetItem calls of
 // at most MaxBatchGetKeys distinct keys, retrying UnprocessedKeys with
-// exponential backoff and jitter. Missing items are simply absent; the
-// result is in no particular order.
-func (s *Store) contentBatchGet(ctx context.Context, what string, keys []Key) ([]map[string]types.AttributeValue, error) {
+// exponential backoff and jitter; with attrs, only those attributes come
+// back. Missing items are simply absent; the result is in no particular
+// order.
+func (s *Store) contentBatchGet(ctx context.Context, what string, keys []Key, attrs ...string) ([]map[string]types.AttributeValue, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
@@ -942,6 +1012,9 @@ func (s *Store) contentBatchGet(ctx context.Context, what string, keys []Key) ([
 	for start := 0; start < len(uniq); start += MaxBatchGetKeys {
 		chunk := uniq[start:min(start+MaxBatchGetKeys, len(uniq))]
 		req := &types.KeysAndAttributes{Keys: make([]map[string]types.AttributeValue, len(chunk)), ConsistentRead: aws.Bool(true)}
+		if len(attrs) > 0 {
+			req.ProjectionExpression, req.ExpressionAttributeNames = projection(attrs)
+		}
 		for i, k := range chunk {
 			req.Keys[i] = keyAV(k)
 		}

@@ -462,6 +462,35 @@ func TestContentBatchGetRetriesUnprocessedKeys(t *testing.T) {
 	}
 }
 
+// The sync states a pull compares are the items' own values, read without
+// the rest of the metadata, and the account scopes them.
+func TestGetContentSyncStates(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	modified := time.Date(2026, 11, 2, 3, 4, 5, 0, time.UTC)
+	c := contentFixture("acct-1", "site-1", 1)
+	c.WordPressID, c.WordPressStatus, c.WPModifiedGMT, c.SyncedHash, c.SyncedVersion = 42, "publish", modified, "h1", 1
+	created := e.mustCreateContent(c)
+	other := e.mustCreateContent(contentFixture("acct-2", "site-1", 2))
+
+	e.calls.Reset()
+	got, err := e.s.GetContentSyncStates(ctx, "acct-1", []string{created.ID, other.ID, "missing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ContentSyncState{ID: created.ID, Version: created.Version, SyncedVersion: 1, WPModifiedGMT: modified, WordPressStatus: "publish", SyncedHash: "h1"}
+	if len(got) != 1 || got[created.ID] != want {
+		t.Fatalf("sync states %+v, want only %+v (another account's item must not be read)", got, want)
+	}
+	if got[created.ID] != created.SyncState() {
+		t.Fatalf("read %+v, the item says %+v", got[created.ID], created.SyncState())
+	}
+	if n := e.calls.Count("BatchGetItem"); n != 1 {
+		t.Fatalf("%d BatchGetItem calls for 3 ids, want 1", n)
+	}
+}
+
 // TestContentCallCounts pins the DynamoDB calls of each operation.
 func TestContentCallCounts(t *testing.T) {
 	t.Parallel()
