@@ -80,7 +80,7 @@ type Engine struct {
 	deps Deps
 	// gates holds each site's in-process request semaphore (sitegate.go).
 	gateMu sync.Mutex
-	gates  map[string]chan struct{}
+	gates  map[string]*localSite
 }
 
 // New returns the engine.

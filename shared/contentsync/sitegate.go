@@ -3,6 +3,8 @@ package contentsync
 import (
 	"context"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/igny8/integrations/shared/logging"
@@ -22,25 +24,83 @@ import (
 // handed a turn the moment one ends, and only its holders poll DynamoDB,
 // so a busy site costs at most SITE_CONCURRENCY pollers per execution
 // environment instead of one per waiting job.
+//
+// A lease whose request ended while another job here waits is handed to
+// that job as it is, without a release and a new acquire: a busy site's
+// requests then follow each other without two DynamoDB writes in between.
+// A lease is handed on only within gateHandoffFor of its acquisition, so
+// slots go back through DynamoDB regularly and other execution
+// environments get their turn; one nobody picks up within gateIdleHold is
+// released.
 type siteGate struct {
 	e                        *Engine
 	accountID, integrationID string
 }
 
-// localSlots is the in-process semaphore of one site.
-func (e *Engine) localSlots(accountID, integrationID string) chan struct{} {
+// localSite is one site's in-process state: the turns and the leases held
+// between requests.
+type localSite struct {
+	sem     chan struct{}
+	waiting atomic.Int32
+
+	mu   sync.Mutex
+	idle []heldLease
+}
+
+// heldLease is a lease this process holds, and since when.
+type heldLease struct {
+	lease    store.Lease
+	acquired time.Time
+}
+
+// local is the in-process state of one site.
+func (e *Engine) local(accountID, integrationID string) *localSite {
 	key := accountID + "\x00" + integrationID
 	e.gateMu.Lock()
 	defer e.gateMu.Unlock()
 	if e.gates == nil {
-		e.gates = map[string]chan struct{}{}
+		e.gates = map[string]*localSite{}
 	}
-	sem, ok := e.gates[key]
+	site, ok := e.gates[key]
 	if !ok {
-		sem = make(chan struct{}, e.deps.SiteConcurrency)
-		e.gates[key] = sem
+		site = &localSite{sem: make(chan struct{}, e.deps.SiteConcurrency)}
+		e.gates[key] = site
 	}
-	return sem
+	return site
+}
+
+// takeIdle takes a parked lease still young enough to hand on; older ones
+// stay parked until their release timer frees them.
+func (l *localSite) takeIdle(now time.Time) (heldLease, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, h := range l.idle {
+		if now.Sub(h.acquired) < gateHandoffFor {
+			l.idle = append(l.idle[:i], l.idle[i+1:]...)
+			return h, true
+		}
+	}
+	return heldLease{}, false
+}
+
+// putIdle parks a lease for the next waiter.
+func (l *localSite) putIdle(h heldLease) {
+	l.mu.Lock()
+	l.idle = append(l.idle, h)
+	l.mu.Unlock()
+}
+
+// removeIdle takes h out of the parked leases; false if a waiter took it.
+func (l *localSite) removeIdle(h heldLease) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, x := range l.idle {
+		if x == h {
+			l.idle = append(l.idle[:i], l.idle[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // Compile-time check that siteGate is a wordpress.Gate.
@@ -56,6 +116,14 @@ const gateLeaseTTL = 6 * time.Minute
 // a redelivery costs far more than a short wait.
 const gateWait = 10 * time.Second
 
+// gateHandoffFor bounds how long a lease is handed from request to request
+// in one process before it goes back through DynamoDB; gateIdleHold is how
+// long a parked lease waits for a taker before it is released.
+const (
+	gateHandoffFor = time.Second
+	gateIdleHold   = 20 * time.Millisecond
+)
+
 // Polling starts short because slots turn over every request; it backs off
 // so many waiters don't turn into a stream of failed conditional writes.
 const (
@@ -69,43 +137,68 @@ func (g siteGate) Enter(ctx context.Context) (func(), error) {
 	busy := func() error {
 		return &wordpress.GateBusyError{RetryAfter: time.Second + time.Duration(rand.IntN(1000))*time.Millisecond}
 	}
-	sem := g.e.localSlots(g.accountID, g.integrationID)
+	site := g.e.local(g.accountID, g.integrationID)
 	wait := time.NewTimer(gateWait)
 	defer wait.Stop()
+	site.waiting.Add(1)
 	select {
-	case sem <- struct{}{}:
+	case site.sem <- struct{}{}:
+		site.waiting.Add(-1)
 	case <-wait.C:
+		site.waiting.Add(-1)
 		return nil, busy()
 	case <-ctx.Done():
+		site.waiting.Add(-1)
 		return nil, ctx.Err()
+	}
+	if h, ok := site.takeIdle(g.e.deps.Now()); ok {
+		return g.exit(ctx, site, h), nil
 	}
 	deadline := g.e.deps.Now().Add(gateWait)
 	delay := gatePollMin
 	for {
+		acquired := g.e.deps.Now()
 		lease, ok, err := g.e.deps.Store.AcquireSiteLease(ctx, g.accountID, g.integrationID, g.e.deps.SiteConcurrency, gateLeaseTTL)
 		if err != nil {
-			<-sem
+			<-site.sem
 			return nil, err
 		}
 		if ok {
-			return func() {
-				g.release(ctx, lease)
-				<-sem
-			}, nil
+			return g.exit(ctx, site, heldLease{lease: lease, acquired: acquired}), nil
 		}
 		if g.e.deps.Now().After(deadline) {
-			<-sem
+			<-site.sem
 			return nil, busy()
 		}
 		// Full jitter keeps waiters from retrying in lockstep.
 		pause := delay/2 + time.Duration(rand.Int64N(int64(delay)))
 		select {
 		case <-ctx.Done():
-			<-sem
+			<-site.sem
 			return nil, ctx.Err()
 		case <-time.After(pause):
 		}
 		delay = min(delay*3/2, gatePollMax)
+	}
+}
+
+// exit is the function that ends a request holding h: it parks the lease
+// for a waiting job, or releases it.
+func (g siteGate) exit(ctx context.Context, site *localSite, h heldLease) func() {
+	return func() {
+		if site.waiting.Load() == 0 || g.e.deps.Now().Sub(h.acquired) >= gateHandoffFor {
+			g.release(ctx, h.lease)
+			<-site.sem
+			return
+		}
+		site.putIdle(h)
+		<-site.sem
+		// A waiter that gave up leaves the lease parked: free it soon.
+		time.AfterFunc(gateIdleHold, func() {
+			if site.removeIdle(h) {
+				g.release(ctx, h.lease)
+			}
+		})
 	}
 }
 
