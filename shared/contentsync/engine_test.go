@@ -226,6 +226,22 @@ func (e *syncEnv) contentVersions() map[string]int64 {
 	return out
 }
 
+// events lists the integration's events of one type, newest first.
+func (e *syncEnv) events(eventType string) []store.SyncEvent {
+	e.t.Helper()
+	var out []store.SyncEvent
+	for cursor := ""; ; {
+		page, err := e.st.ListSyncEvents(context.Background(), e.in.AccountID, e.in.ID, store.EventFilter{EventType: eventType}, store.PageRequest{Limit: 100, Cursor: cursor})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, page.Items...)
+		if cursor = page.NextCursor; cursor == "" {
+			return out
+		}
+	}
+}
+
 func TestFullPullFetchesEachPageOnceAndRepeatsForFree(t *testing.T) {
 	e := newSyncEnv(t)
 	e.seed(250)
@@ -248,6 +264,24 @@ func TestFullPullFetchesEachPageOnceAndRepeatsForFree(t *testing.T) {
 	versions := e.contentVersions()
 	if len(versions) != 253 {
 		t.Fatalf("%d items stored, want 253", len(versions))
+	}
+	// History: one entry per page that counts and names its posts.
+	pulls := e.events(contentsync.EventContentPull)
+	if len(pulls) != 4 {
+		t.Fatalf("%d content_pull events for 4 pages with posts: %+v", len(pulls), pulls)
+	}
+	seen := map[float64]bool{}
+	for _, ev := range pulls {
+		ids, _ := ev.Metadata["created"].([]any)
+		if ev.Status != contentsync.EventSuccess || ev.Metadata["items"] != float64(len(ids)) {
+			t.Fatalf("page event %+v", ev)
+		}
+		for _, id := range ids {
+			seen[id.(float64)] = true
+		}
+	}
+	if len(seen) != 253 {
+		t.Fatalf("the page events name %d distinct posts, want 253", len(seen))
 	}
 
 	// Nothing changed: no item is written again.
@@ -322,6 +356,60 @@ func TestRequestsToOneSiteStayWithinSiteConcurrency(t *testing.T) {
 	}
 }
 
+// A busy site's requests follow each other on the leases they hold: a
+// lease is handed to the next waiting job instead of being released and
+// taken again, and once the work ends every slot is free again.
+func TestBusySiteHandsLeasesOnAndFreesThemAfter(t *testing.T) {
+	const limit = 2
+	e := newSyncEnv(t, func(d *contentsync.Deps) { d.SiteConcurrency = limit })
+	e.seed(700) // 7 post pages; the 6 page jobs share one invocation
+	e.wp.SetLatency(10 * time.Millisecond)
+	e.ddb.Reset()
+	run := e.sync(contentsync.StartRequest{Mode: contentsync.ModeFull}, false)
+	if run.ItemsCreated != 703 {
+		t.Fatalf("full pull: %+v", run)
+	}
+	requests := e.wp.Requests()
+	if got := e.wp.MaxInFlight(); got > limit {
+		t.Fatalf("%d requests in flight at once; SITE_CONCURRENCY is %d", got, limit)
+	}
+	// Parked leases are released shortly after the last request: wait
+	// until every slot can be taken again.
+	ctx := context.Background()
+	ours := 0 // DeleteItem calls of this loop
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var taken []store.Lease
+		for range limit {
+			l, ok, err := e.st.AcquireSiteLease(ctx, e.in.AccountID, e.in.ID, limit, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok {
+				taken = append(taken, l)
+			}
+		}
+		for _, l := range taken {
+			if err := e.st.ReleaseSiteLease(ctx, l); err != nil {
+				t.Fatal(err)
+			}
+			ours++
+		}
+		if len(taken) == limit {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d slots still held 5 s after the run: a parked lease was never released", limit-len(taken), limit)
+		}
+	}
+	// Each lease the run took was released once, by a DeleteItem (the
+	// only DeleteItem a pull makes; the loop above added its own).
+	released := e.ddb.Count("DeleteItem") - ours
+	if released >= requests {
+		t.Fatalf("%d leases taken and released for %d WordPress requests: none was handed on", released, requests)
+	}
+	t.Logf("%d WordPress requests on %d leases", requests, released)
+}
+
 func TestIncrementalPullUpdatesOnlyWhatChanged(t *testing.T) {
 	e := newSyncEnv(t)
 	// The site's content was written two hours ago, well before the
@@ -339,6 +427,11 @@ func TestIncrementalPullUpdatesOnlyWhatChanged(t *testing.T) {
 	run := e.sync(contentsync.StartRequest{}, false)
 	if run.ItemsUpdated != 4 || run.ItemsCreated != 0 {
 		t.Fatalf("incremental after 3 edits and a trash: %+v", run)
+	}
+	if last := e.events(contentsync.EventContentPull)[0]; last.RunID != run.ID ||
+		fmt.Sprint(last.Metadata["updated"]) != fmt.Sprint([]any{float64(posts[0].ID), float64(posts[1].ID), float64(posts[2].ID)}) ||
+		fmt.Sprint(last.Metadata["trashed"]) != fmt.Sprint([]any{float64(posts[3].ID)}) {
+		t.Fatalf("the incremental page's event: %+v", last)
 	}
 	// One page of posts modified since the cursor, one of posts dated since.
 	if n := e.wp.RequestsMatching("GET", "/wp-json/wp/v2/posts"); n != 2 {

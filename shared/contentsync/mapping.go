@@ -144,7 +144,7 @@ const (
 // changed since the last sync when its version moved past SyncedVersion;
 // WordPress changed when modified_gmt moved. Both moving is a conflict,
 // settled by the integration's policy.
-func decide(existing *store.Content, p wpPost, hash, policy string) decision {
+func decide(existing *store.ContentSyncState, p wpPost, hash, policy string) decision {
 	if existing == nil {
 		return decideCreate
 	}
@@ -166,6 +166,15 @@ func decide(existing *store.Content, p wpPost, hash, policy string) decision {
 		return decideKeepLocal
 	}
 	return decideConflict
+}
+
+// syncStateOf is c's sync state, nil for no content.
+func syncStateOf(c *store.Content) *store.ContentSyncState {
+	if c == nil {
+		return nil
+	}
+	st := c.SyncState()
+	return &st
 }
 
 // applyPost writes a pulled post's fields onto c.

@@ -64,7 +64,7 @@ func TestPostHashIgnoresTermOrderButNotContent(t *testing.T) {
 
 func TestDecide(t *testing.T) {
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	synced := store.Content{WPModifiedGMT: t0, SyncedHash: "h1", Version: 3, SyncedVersion: 3}
+	synced := store.ContentSyncState{WPModifiedGMT: t0, SyncedHash: "h1", Version: 3, SyncedVersion: 3}
 	edited := synced
 	edited.Version = 4
 	post := func(mod time.Time) wpPost { return wpPost{ModifiedGMT: wpTime{mod}} }
@@ -73,7 +73,7 @@ func TestDecide(t *testing.T) {
 	cronPublished := wpPost{ModifiedGMT: wpTime{t0}, Status: "publish"}
 	tests := []struct {
 		name     string
-		existing *store.Content
+		existing *store.ContentSyncState
 		post     wpPost
 		hash     string
 		policy   string

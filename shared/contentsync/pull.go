@@ -67,15 +67,38 @@ func (e *Engine) runJob(ctx context.Context, job jobs.Envelope) error {
 			return e.completeJob(ctx, in, run.ID, planJobKey, progressDelta{RunProgress: store.RunProgress{PlanningDone: true, Phase: "pushing", Status: store.RunRunning}})
 		}
 	}
-	types, err := client.Types(ctx)
-	if err != nil {
-		return e.failRun(ctx, run, err)
-	}
-	taxes, err := client.Taxonomies(ctx)
+	types, taxes, err := discover(ctx, client)
 	if err != nil {
 		return e.failRun(ctx, run, err)
 	}
 	selected := selectTypes(types, run.ContentTypes)
+	state, err := e.deps.Store.GetSyncState(ctx, in.AccountID, in.ID)
+	if err != nil {
+		return err
+	}
+	// The first pages are fetched while the taxonomies sync: planning then
+	// costs the site's latency a few times, not once per type and taxonomy.
+	// They are stored only after the terms, which they refer to.
+	var plan [][]pagePayload // per type still to plan, its listings' first pages
+	for _, t := range selected {
+		page := pagePayload{RunID: run.ID, ContentType: contentTypeOf(t), RESTBase: t.RESTBase, Page: 1, Taxonomies: taxFields(taxes, t)}
+		if slices.Contains(cont.DoneTypes, page.ContentType) {
+			continue
+		}
+		passes := []pagePayload{page}
+		if run.Mode == ModeIncremental {
+			if after := e.modifiedAfter(in, state, page.ContentType); after != nil {
+				passes[0].ModifiedAfter = after
+				dated := page
+				dated.DatedAfter = after
+				passes = append(passes, dated)
+			}
+		}
+		plan = append(plan, passes)
+	}
+	fetchCtx, cancelFetches := context.WithCancel(ctx)
+	defer cancelFetches() // planning that stops early abandons its fetches
+	firstPages := prefetch(fetchCtx, client, plan)
 	if !cont.TaxonomiesDone {
 		if worked && nearDeadline(ctx) {
 			return e.continueRun(ctx, in, run, cont, nil)
@@ -88,39 +111,21 @@ func (e *Engine) runJob(ctx context.Context, job jobs.Envelope) error {
 		}
 		cont.TaxonomiesDone, worked = true, true
 	}
-	state, err := e.deps.Store.GetSyncState(ctx, in.AccountID, in.ID)
-	if err != nil {
-		return err
-	}
 	total := progressDelta{RunProgress: cont.Total}
-	var fanOut []jobs.Envelope
-	for _, t := range selected {
-		page := pagePayload{RunID: run.ID, ContentType: contentTypeOf(t), RESTBase: t.RESTBase, Page: 1, Taxonomies: taxFields(taxes, t)}
-		if slices.Contains(cont.DoneTypes, page.ContentType) {
-			continue
-		}
+	for i, passes := range plan {
 		if worked && nearDeadline(ctx) {
 			cont.Total = total.RunProgress
-			return e.continueRun(ctx, in, run, cont, fanOut)
+			return e.continueRun(ctx, in, run, cont, nil)
 		}
-		passes := []pagePayload{page}
-		if run.Mode == ModeIncremental {
-			if after := e.modifiedAfter(in, state, page.ContentType); after != nil {
-				passes[0].ModifiedAfter = after
-				dated := page
-				dated.DatedAfter = after
-				passes = append(passes, dated)
+		for j, first := range passes {
+			fetched := <-firstPages[i][j]
+			if fetched.err != nil {
+				return e.failRun(ctx, run, fetched.err)
 			}
-		}
-		for _, first := range passes {
-			res, err := e.pullPage(ctx, in, client, first)
-			if err != nil {
-				return e.failRun(ctx, run, err)
-			}
-			total.add(res.delta)
-			total.PagesTotal += int64(max(res.totalPages, 1))
-			total.PagesDone++ // page 1, pulled here
-			for n := 2; n <= res.totalPages; n++ {
+			// The other pages go out before this one is stored, so other
+			// workers pull them while this one writes.
+			var fanOut []jobs.Envelope
+			for n := 2; n <= fetched.page.totalPages; n++ {
 				next := first
 				next.Page = n
 				env, err := envelope(TypePullPage, in.AccountID, in.ID, pageJobKey(run.ID, first.pass(), n), next)
@@ -129,14 +134,21 @@ func (e *Engine) runJob(ctx context.Context, job jobs.Envelope) error {
 				}
 				fanOut = append(fanOut, env)
 			}
+			if len(fanOut) > 0 {
+				if err := e.deps.Jobs.Send(ctx, fanOut...); err != nil {
+					return fmt.Errorf("enqueue %d page jobs: %w", len(fanOut), err)
+				}
+			}
+			res, err := e.storePage(ctx, in, client, first, fetched.page)
+			if err != nil {
+				return e.failRun(ctx, run, err)
+			}
+			total.add(res.delta)
+			total.PagesTotal += int64(max(res.totalPages, 1))
+			total.PagesDone++ // page 1, pulled here
 		}
-		cont.DoneTypes = append(cont.DoneTypes, page.ContentType)
+		cont.DoneTypes = append(cont.DoneTypes, passes[0].ContentType)
 		worked = true
-	}
-	if len(fanOut) > 0 {
-		if err := e.deps.Jobs.Send(ctx, fanOut...); err != nil {
-			return fmt.Errorf("enqueue %d page jobs: %w", len(fanOut), err)
-		}
 	}
 	total.PlanningDone = true
 	total.Phase = "pulling"
@@ -156,6 +168,47 @@ func (e *Engine) continueRun(ctx context.Context, in store.Integration, run stor
 	}
 	e.deps.Logger.InfoContext(ctx, "run planning continues in a new job before the deadline", logging.String("step", strconv.Itoa(cont.Seq)))
 	return nil
+}
+
+// discover reads the site's post types and taxonomies, both at once.
+func discover(ctx context.Context, client *wordpress.Client) ([]wordpress.PostType, []wordpress.Taxonomy, error) {
+	var (
+		taxes  []wordpress.Taxonomy
+		taxErr error
+		done   = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		taxes, taxErr = client.Taxonomies(ctx)
+	}()
+	types, err := client.Types(ctx)
+	<-done
+	return types, taxes, errors.Join(err, taxErr)
+}
+
+// pageFetch is the outcome of one first-page fetch.
+type pageFetch struct {
+	page fetchedPage
+	err  error
+}
+
+// prefetch starts fetching every planned first page and returns, for each,
+// a channel that delivers its outcome once. The site's slots, not this
+// function, bound how many requests are in flight.
+func prefetch(ctx context.Context, client *wordpress.Client, plan [][]pagePayload) [][]chan pageFetch {
+	out := make([][]chan pageFetch, len(plan))
+	for i, passes := range plan {
+		out[i] = make([]chan pageFetch, len(passes))
+		for j, p := range passes {
+			ch := make(chan pageFetch, 1)
+			out[i][j] = ch
+			go func() {
+				page, err := fetchPage(ctx, client, p)
+				ch <- pageFetch{page: page, err: err}
+			}()
+		}
+	}
+	return out
 }
 
 // pullPageJob pulls one fanned-out page.
@@ -216,6 +269,22 @@ type pageResult struct {
 // request, one media request for the page's featured images, and batched
 // lookups for existing content and terms.
 func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wordpress.Client, p pagePayload) (pageResult, error) {
+	page, err := fetchPage(ctx, client, p)
+	if err != nil {
+		return pageResult{}, err
+	}
+	return e.storePage(ctx, in, client, p, page)
+}
+
+// fetchedPage is one listing page, decoded but not yet stored.
+type fetchedPage struct {
+	totalPages int
+	posts      []wpPost
+	undecoded  int // items WordPress sent that are not posts we can read
+}
+
+// fetchPage is the page's one list request.
+func fetchPage(ctx context.Context, client *wordpress.Client, p pagePayload) (fetchedPage, error) {
 	bases := make([]string, 0, len(p.Taxonomies))
 	for _, t := range p.Taxonomies {
 		bases = append(bases, t.RESTBase)
@@ -240,20 +309,29 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 	var raw []json.RawMessage
 	resp, err := client.Do(ctx, wordpress.Request{Method: "GET", Path: "wp/v2/" + p.RESTBase, Query: withPage(q, p.Page), Out: &raw, CacheBust: true})
 	if err != nil {
-		return pageResult{}, fmt.Errorf("pull %s page %d: %w", p.RESTBase, p.Page, err)
+		return fetchedPage{}, fmt.Errorf("pull %s page %d: %w", p.RESTBase, p.Page, err)
 	}
-	res := pageResult{totalPages: resp.TotalPages}
-	if len(raw) == 0 {
-		return res, nil
-	}
-	posts := make([]wpPost, 0, len(raw))
+	page := fetchedPage{totalPages: resp.TotalPages, posts: make([]wpPost, 0, len(raw))}
 	for _, r := range raw {
 		post, err := decodePost(r, bases)
 		if err != nil {
-			res.delta.ItemsFailed++
+			page.undecoded++
 			continue
 		}
-		posts = append(posts, post)
+		page.posts = append(page.posts, post)
+	}
+	return page, nil
+}
+
+// storePage stores what changed on a fetched page: one media request for
+// its featured images, batched lookups of existing content and terms, and
+// batched writes.
+func (e *Engine) storePage(ctx context.Context, in store.Integration, client *wordpress.Client, p pagePayload, page fetchedPage) (pageResult, error) {
+	res := pageResult{totalPages: page.totalPages}
+	res.delta.ItemsFailed += int64(page.undecoded)
+	posts := page.posts
+	if len(posts) == 0 {
+		return res, nil
 	}
 	images, err := e.resolveMedia(ctx, in, client, posts)
 	if err != nil {
@@ -275,11 +353,49 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 	for _, id := range contentIDs {
 		ids = append(ids, id)
 	}
-	existing, err := e.deps.Store.GetContentMetas(ctx, in.AccountID, ids)
+	states, err := e.deps.Store.GetContentSyncStates(ctx, in.AccountID, ids)
 	if err != nil {
 		return pageResult{}, err
 	}
 	policy := conflictPolicy(in)
+	// Most posts of a page are new or unchanged, which the sync states
+	// decide; only the changed ones need their whole metadata.
+	type pending struct {
+		post          wpPost
+		terms         []store.TermRef
+		imageID, hash string
+	}
+	var (
+		changed    []pending
+		changedIDs []string
+		creates    []pulledCreate
+	)
+	for _, post := range posts {
+		var cur *store.ContentSyncState
+		if id, ok := contentIDs[post.ID]; ok {
+			if st, ok := states[id]; ok {
+				cur = &st
+			}
+		}
+		terms := termRefs(post, p.Taxonomies, termIDs)
+		imageID := images[post.FeaturedMedia]
+		hash := postHash(post, terms, imageID)
+		switch decide(cur, post, hash, policy) {
+		case decideCreate:
+			creates = append(creates, pulledCreate{post: post, content: newPulledContent(in, p.ContentType, post, terms, imageID, hash)})
+		case decideUnchanged, decideKeepLocal:
+			res.delta.ItemsUnchanged++
+		default:
+			changed = append(changed, pending{post: post, terms: terms, imageID: imageID, hash: hash})
+			changedIDs = append(changedIDs, cur.ID)
+		}
+	}
+	var existing map[string]store.Content
+	if len(changedIDs) > 0 {
+		if existing, err = e.deps.Store.GetContentMetas(ctx, in.AccountID, changedIDs); err != nil {
+			return pageResult{}, err
+		}
+	}
 	// New posts are created together, a few transactions for the page;
 	// changed ones are independent updates, written several at a time.
 	var (
@@ -288,7 +404,6 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 		firstErr error
 		wg       sync.WaitGroup
 		sem      = make(chan struct{}, itemWriteConcurrency)
-		creates  []pulledCreate
 	)
 	// record counts one item's outcome and keeps its event.
 	record := func(d progressDelta, evt *store.SyncEvent, err error) {
@@ -303,20 +418,12 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 			evts = append(evts, *evt)
 		}
 	}
-	for _, post := range posts {
+	for i, ch := range changed {
 		var cur *store.Content
-		if id, ok := contentIDs[post.ID]; ok {
-			if c, ok := existing[id]; ok {
-				cur = &c
-			}
+		if c, ok := existing[changedIDs[i]]; ok {
+			cur = &c
 		}
-		terms := termRefs(post, p.Taxonomies, termIDs)
-		imageID := images[post.FeaturedMedia]
-		hash := postHash(post, terms, imageID)
-		if decide(cur, post, hash, policy) == decideCreate {
-			creates = append(creates, pulledCreate{post: post, content: newPulledContent(in, p.ContentType, post, terms, imageID, hash)})
-			continue
-		}
+		post, terms, imageID, hash := ch.post, ch.terms, ch.imageID, ch.hash
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -342,8 +449,43 @@ func (e *Engine) pullPage(ctx context.Context, in store.Integration, client *wor
 	if firstErr != nil {
 		return pageResult{}, firstErr
 	}
-	e.events(ctx, evts)
+	e.events(ctx, summarizePulls(in, p, evts))
 	return res, nil
+}
+
+// summarizePulls folds a page's successful pulls into one event that
+// counts them and lists their WordPress IDs: a first import of 10,000 posts
+// then leaves 100 history entries a person can read, not 10,000, at a
+// hundredth of the writes. A page with one success keeps its own event
+// (with the content and WordPress IDs); failures and conflicts are always
+// one event each, since each needs someone's attention.
+func summarizePulls(in store.Integration, p pagePayload, evts []store.SyncEvent) []store.SyncEvent {
+	var (
+		out       []store.SyncEvent
+		successes []store.SyncEvent
+	)
+	for _, ev := range evts {
+		if ev.EventType == EventContentPull && ev.Status == EventSuccess {
+			successes = append(successes, ev)
+		} else {
+			out = append(out, ev)
+		}
+	}
+	if len(successes) < 2 {
+		return append(out, successes...)
+	}
+	byAction := map[string][]int64{}
+	for _, ev := range successes {
+		action, _ := ev.Metadata["action"].(string)
+		byAction[action] = append(byAction[action], ev.ExternalID)
+	}
+	meta := map[string]any{"page": p.Page, "items": len(successes)}
+	for action, ids := range byAction {
+		slices.Sort(ids)
+		meta[action] = ids
+	}
+	return append(out, store.SyncEvent{AccountID: in.AccountID, IntegrationID: in.ID, EventType: EventContentPull,
+		Direction: DirectionWPToIGNY8, ContentType: p.ContentType, Status: EventSuccess, RunID: p.RunID, Metadata: meta})
 }
 
 // pulledCreate is a new post waiting for the page's batched create.
@@ -389,7 +531,7 @@ func pullEvent(in store.Integration, contentType string, post wpPost) *store.Syn
 // storePost applies one decision and counts it.
 func (e *Engine) storePost(ctx context.Context, in store.Integration, contentType string, cur *store.Content, post wpPost, terms []store.TermRef, imageID, hash, policy string, d *progressDelta) (*store.SyncEvent, error) {
 	evt := pullEvent(in, contentType, post)
-	switch decide(cur, post, hash, policy) {
+	switch decide(syncStateOf(cur), post, hash, policy) {
 	case decideUnchanged:
 		d.ItemsUnchanged++
 		return nil, nil
@@ -518,34 +660,50 @@ func (e *Engine) pullTaxonomies(ctx context.Context, in store.Integration, clien
 			used[slug] = true
 		}
 	}
+	// Each taxonomy is paged on its own, all at once: a site's categories
+	// and tags cost one round of latency, not one each.
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
 	for _, tax := range taxes {
 		if !used[tax.Slug] || tax.RESTBase == "" {
 			continue
 		}
-		q := url.Values{"context": {"edit"}, "_fields": {"id,name,slug,parent"}, "orderby": {"id"}}
-		err := client.EachPage(ctx, "wp/v2/"+tax.RESTBase, q, perPage, func(_ int, _ *wordpress.Response, raw []json.RawMessage) error {
-			terms := make([]store.Term, 0, len(raw))
-			for _, r := range raw {
-				var t struct {
-					ID     int64  `json:"id"`
-					Name   string `json:"name"`
-					Slug   string `json:"slug"`
-					Parent int64  `json:"parent"`
-				}
-				if err := json.Unmarshal(r, &t); err != nil || t.ID <= 0 {
-					continue
-				}
-				terms = append(terms, store.Term{AccountID: in.AccountID, SiteID: in.SiteID, Taxonomy: tax.Slug,
-					Name: t.Name, Slug: t.Slug, WordPressID: t.ID, ParentWordPressID: t.Parent})
+		wg.Go(func() {
+			if err := e.pullTaxonomy(ctx, in, client, tax); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("pull %s: %w", tax.Slug, err))
+				mu.Unlock()
 			}
-			_, _, _, err := e.deps.Store.UpsertTermsFromWordPress(ctx, in.AccountID, in.SiteID, terms)
-			return err
 		})
-		if err != nil {
-			return fmt.Errorf("pull %s: %w", tax.Slug, err)
-		}
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// pullTaxonomy syncs one taxonomy's terms, page by page.
+func (e *Engine) pullTaxonomy(ctx context.Context, in store.Integration, client *wordpress.Client, tax wordpress.Taxonomy) error {
+	q := url.Values{"context": {"edit"}, "_fields": {"id,name,slug,parent"}, "orderby": {"id"}}
+	return client.EachPage(ctx, "wp/v2/"+tax.RESTBase, q, perPage, func(_ int, _ *wordpress.Response, raw []json.RawMessage) error {
+		terms := make([]store.Term, 0, len(raw))
+		for _, r := range raw {
+			var t struct {
+				ID     int64  `json:"id"`
+				Name   string `json:"name"`
+				Slug   string `json:"slug"`
+				Parent int64  `json:"parent"`
+			}
+			if err := json.Unmarshal(r, &t); err != nil || t.ID <= 0 {
+				continue
+			}
+			terms = append(terms, store.Term{AccountID: in.AccountID, SiteID: in.SiteID, Taxonomy: tax.Slug,
+				Name: t.Name, Slug: t.Slug, WordPressID: t.ID, ParentWordPressID: t.Parent})
+		}
+		_, _, _, err := e.deps.Store.UpsertTermsFromWordPress(ctx, in.AccountID, in.SiteID, terms)
+		return err
+	})
 }
 
 // selectTypes picks the run's types (all content types when none named);
