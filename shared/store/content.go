@@ -858,13 +858,7 @@ func (s *Store) GetContentMetas(ctx context.Context, accountID string, ids []str
 	if accountID == "" {
 		return nil, fmt.Errorf("get content metas: account id is required: %w", ErrInvalid)
 	}
-	keys := make([]Key, 0, len(ids))
-	for _, id := range ids {
-		if id != "" {
-			keys = append(keys, ContentKey(accountID, id))
-		}
-	}
-	items, err := s.contentBatchGet(ctx, "content metas", keys)
+	items, err := s.contentBatchGet(ctx, "content metas", contentKeys(accountID, ids))
 	if err != nil {
 		return nil, err
 	}
@@ -908,6 +902,18 @@ func (c Content) SyncState() ContentSyncState {
 		WPModifiedGMT: c.WPModifiedGMT, WordPressStatus: c.WordPressStatus, SyncedHash: c.SyncedHash}
 }
 
+// contentKeys are the metadata keys of the account's content ids (empty
+// ids skipped).
+func contentKeys(accountID string, ids []string) []Key {
+	keys := make([]Key, 0, len(ids))
+	for _, id := range ids {
+		if id != "" {
+			keys = append(keys, ContentKey(accountID, id))
+		}
+	}
+	return keys
+}
+
 // contentSyncStateAttrs are the attributes a ContentSyncState is read from.
 var contentSyncStateAttrs = []string{"ID", "Version", "SyncedVersion", "WPModifiedGMT", "WordPressStatus", "SyncedHash"}
 
@@ -918,13 +924,7 @@ func (s *Store) GetContentSyncStates(ctx context.Context, accountID string, ids 
 	if accountID == "" {
 		return nil, fmt.Errorf("get content sync states: account id is required: %w", ErrInvalid)
 	}
-	keys := make([]Key, 0, len(ids))
-	for _, id := range ids {
-		if id != "" {
-			keys = append(keys, ContentKey(accountID, id))
-		}
-	}
-	items, err := s.contentBatchGet(ctx, "content sync states", keys, contentSyncStateAttrs...)
+	items, err := s.contentBatchGet(ctx, "content sync states", contentKeys(accountID, ids), contentSyncStateAttrs...)
 	if err != nil {
 		return nil, err
 	}
