@@ -223,7 +223,7 @@ func (a *App) SyncWorkerHandler() func(context.Context, events.SQSEvent) (events
 		runners[typ] = run
 	}
 	return syncworker.NewHandler(syncworker.Deps{Logger: a.Logger, Runners: runners, Visibility: a.Clients.SQS, QueueURL: a.Config.SyncQueueURL,
-		BackoffBase: a.Config.RetryBaseDelay})
+		BackoffBase: a.Config.RetryBaseDelay, AfterBatch: a.Sync.ReleaseParkedLeases})
 }
 
 // PublisherHandler is the scheduled publisher's handler.

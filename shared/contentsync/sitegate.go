@@ -83,11 +83,44 @@ func (l *localSite) takeIdle(now time.Time) (heldLease, bool) {
 	return heldLease{}, false
 }
 
-// putIdle parks a lease for the next waiter.
-func (l *localSite) putIdle(h heldLease) {
+// park keeps h for a waiting job, unless every waiter already has a
+// parked lease to take; false means the lease should be released.
+func (l *localSite) park(h heldLease) bool {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.idle) >= int(l.waiting.Load()) {
+		return false
+	}
 	l.idle = append(l.idle, h)
-	l.mu.Unlock()
+	return true
+}
+
+// takeAllIdle empties the parked leases.
+func (l *localSite) takeAllIdle() []heldLease {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.idle
+	l.idle = nil
+	return out
+}
+
+// ReleaseParkedLeases releases every lease parked for a waiting job. The
+// sync worker calls it when a batch ends: a waiter that gave up leaves its
+// lease parked, and once Lambda freezes the environment the release timer
+// would not fire until the next invocation, holding a slot of the site
+// from every other worker meanwhile.
+func (e *Engine) ReleaseParkedLeases(ctx context.Context) {
+	e.gateMu.Lock()
+	sites := make([]*localSite, 0, len(e.gates))
+	for _, site := range e.gates {
+		sites = append(sites, site)
+	}
+	e.gateMu.Unlock()
+	for _, site := range sites {
+		for _, h := range site.takeAllIdle() {
+			siteGate{e: e, accountID: h.lease.AccountID, integrationID: h.lease.IntegrationID}.release(ctx, h.lease)
+		}
+	}
 }
 
 // removeIdle takes h out of the parked leases; false if a waiter took it.
@@ -186,12 +219,11 @@ func (g siteGate) Enter(ctx context.Context) (func(), error) {
 // for a waiting job, or releases it.
 func (g siteGate) exit(ctx context.Context, site *localSite, h heldLease) func() {
 	return func() {
-		if site.waiting.Load() == 0 || g.e.deps.Now().Sub(h.acquired) >= gateHandoffFor {
+		if g.e.deps.Now().Sub(h.acquired) >= gateHandoffFor || !site.park(h) {
 			g.release(ctx, h.lease)
 			<-site.sem
 			return
 		}
-		site.putIdle(h)
 		<-site.sem
 		// A waiter that gave up leaves the lease parked: free it soon.
 		time.AfterFunc(gateIdleHold, func() {

@@ -88,6 +88,42 @@ func TestSiteGate(t *testing.T) {
 		}
 	})
 
+	t.Run("the end of a batch releases parked leases at once", func(t *testing.T) {
+		leave, err := gate.Enter(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		site := e.local("acct", "int")
+		site.waiting.Add(1)
+		leave()
+		site.waiting.Add(-1)
+		e.ReleaseParkedLeases(ctx)
+		if n := freeSlots(t, st, 1); n != 1 {
+			t.Fatal("a parked lease outlived the batch")
+		}
+	})
+
+	t.Run("one parked lease per waiting job, no more", func(t *testing.T) {
+		two := New(Deps{Store: st, SiteConcurrency: 2})
+		g := siteGate{e: two, accountID: "acct", integrationID: "int2"}
+		a, err := g.Enter(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := g.Enter(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		site := two.local("acct", "int2")
+		site.waiting.Add(1) // one job waits; both requests end
+		a()
+		b()
+		site.waiting.Add(-1)
+		if n := len(site.takeAllIdle()); n != 1 {
+			t.Fatalf("%d leases parked for one waiting job", n)
+		}
+	})
+
 	t.Run("a lease older than the hand-on window goes back to DynamoDB", func(t *testing.T) {
 		now := time.Now()
 		e.deps.Now = func() time.Time { return now }

@@ -35,6 +35,10 @@ type Deps struct {
 	// BackoffBase is the first retry's delay before jitter; it doubles per
 	// receive up to 15 minutes.
 	BackoffBase time.Duration
+	// AfterBatch, when set, runs once every job of a batch has ended and
+	// before the handler returns: Lambda may freeze the environment then,
+	// so whatever must not wait for the next invocation happens here.
+	AfterBatch func(context.Context)
 }
 
 // ErrPermanent marks a job failure that retrying cannot fix. The message is
@@ -68,6 +72,9 @@ func NewHandler(d Deps) func(context.Context, events.SQSEvent) (events.SQSEventR
 			}()
 		}
 		wg.Wait()
+		if d.AfterBatch != nil {
+			d.AfterBatch(ctx)
+		}
 		var resp events.SQSEventResponse
 		for i, msg := range ev.Records {
 			if failed[i] {

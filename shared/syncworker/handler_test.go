@@ -129,3 +129,34 @@ func TestBatchJobsRunTogether(t *testing.T) {
 		t.Fatalf("failures %+v: the batch ran one job at a time", resp.BatchItemFailures)
 	}
 }
+
+func TestAfterBatchRunsOnceEveryJobHasEnded(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		ended   int
+		atAfter []int
+	)
+	runners := map[jobs.Type]Runner{"job": func(context.Context, jobs.Envelope, events.SQSMessage) error {
+		time.Sleep(5 * time.Millisecond)
+		mu.Lock()
+		ended++
+		mu.Unlock()
+		return nil
+	}}
+	h := NewHandler(Deps{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Runners: runners,
+		AfterBatch: func(context.Context) {
+			mu.Lock()
+			atAfter = append(atAfter, ended)
+			mu.Unlock()
+		}})
+	var batch events.SQSEvent
+	for i := range 3 {
+		batch.Records = append(batch.Records, message(t, fmt.Sprint("m", i), "job"))
+	}
+	if _, err := h(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(atAfter, []int{3}) {
+		t.Fatalf("AfterBatch ran %d times, after %v jobs had ended; want once, after all 3", len(atAfter), atAfter)
+	}
+}
