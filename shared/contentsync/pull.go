@@ -97,8 +97,10 @@ func (e *Engine) runJob(ctx context.Context, job jobs.Envelope) error {
 		plan = append(plan, passes)
 	}
 	fetchCtx, cancelFetches := context.WithCancel(ctx)
-	defer cancelFetches() // planning that stops early abandons its fetches
-	firstPages := prefetch(fetchCtx, client, plan)
+	firstPages, fetchesDone := prefetch(fetchCtx, client, plan)
+	// Planning that stops early abandons its fetches, and waits for them to
+	// give their site slots back before the invocation may end.
+	defer func() { cancelFetches(); fetchesDone() }()
 	if !cont.TaxonomiesDone {
 		if worked && nearDeadline(ctx) {
 			return e.continueRun(ctx, in, run, cont, nil)
@@ -193,22 +195,24 @@ type pageFetch struct {
 }
 
 // prefetch starts fetching every planned first page and returns, for each,
-// a channel that delivers its outcome once. The site's slots, not this
-// function, bound how many requests are in flight.
-func prefetch(ctx context.Context, client *wordpress.Client, plan [][]pagePayload) [][]chan pageFetch {
+// a channel that delivers its outcome once, and a function that waits for
+// every fetch to end. The site's slots, not this function, bound how many
+// requests are in flight.
+func prefetch(ctx context.Context, client *wordpress.Client, plan [][]pagePayload) ([][]chan pageFetch, func()) {
+	var wg sync.WaitGroup
 	out := make([][]chan pageFetch, len(plan))
 	for i, passes := range plan {
 		out[i] = make([]chan pageFetch, len(passes))
 		for j, p := range passes {
 			ch := make(chan pageFetch, 1)
 			out[i][j] = ch
-			go func() {
+			wg.Go(func() {
 				page, err := fetchPage(ctx, client, p)
 				ch <- pageFetch{page: page, err: err}
-			}()
+			})
 		}
 	}
-	return out
+	return out, wg.Wait
 }
 
 // pullPageJob pulls one fanned-out page.
