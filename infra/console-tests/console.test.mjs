@@ -152,6 +152,13 @@ test('clicking sync: the progress bar advances to done and the counts match Word
   }
   await page.getByText(`Progress: 100% (${run.pages_done} of ${run.pages_total} pages)`).waitFor();
   await page.getByText('No errors. Everything synced.').waitFor();
+
+  // The settings page's history has one line per pulled page.
+  await page.goto(`${stack.apiURL}/console/settings/integration`);
+  await card().locator('details summary').click();
+  await card().locator('.history').getByText(/^post page \d+: \d+ created$/).first().waitFor();
+  await page.goBack();
+  await page.getByText('No errors. Everything synced.').waitFor();
 });
 
 test('a push WordPress refuses appears in the error log with a link to the item', async () => {

@@ -37,6 +37,17 @@ function syncBadge(s) {
   return el('span', { class: `badge ${cls}`, dataset: { role: 'sync-status' } }, s || 'never synced');
 }
 
+// eventSummary is the one-line outcome of a successful event: a pulled
+// page counts its posts by outcome; a webhook or push names its result.
+function eventSummary(e) {
+  const m = e.metadata || {};
+  if (m.items) {
+    const parts = ['created', 'updated', 'trashed'].filter((k) => Array.isArray(m[k])).map((k) => `${m[k].length} ${k}`);
+    return `${e.content_type || 'items'} page ${m.page || ''}: ${parts.join(', ')}`;
+  }
+  return m.result || m.action || '';
+}
+
 async function loadHistory(it, box) {
   try {
     const [health, events] = await Promise.all([
@@ -46,7 +57,7 @@ async function loadHistory(it, box) {
     const rows = (events.items || []).map((e) => el('tr', {},
       el('td', {}, when(e.created_at)), el('td', {}, e.event_type), el('td', {}, e.direction || ''),
       el('td', {}, el('span', { class: `badge ${e.status === 'failed' ? 'err' : 'ok'}` }, e.status)),
-      el('td', {}, e.error_message || (e.metadata && e.metadata.result) || '')));
+      el('td', {}, e.error_message || eventSummary(e))));
     const run = health.last_run;
     box.replaceChildren(
       el('dl', { class: 'kv' },
