@@ -365,6 +365,7 @@ func (e *Engine) storePage(ctx context.Context, in store.Integration, client *wo
 	// Most posts of a page are new or unchanged, which the sync states
 	// decide; only the changed ones need their whole metadata.
 	type pending struct {
+		id            string // the content's
 		post          wpPost
 		terms         []store.TermRef
 		imageID, hash string
@@ -390,7 +391,7 @@ func (e *Engine) storePage(ctx context.Context, in store.Integration, client *wo
 		case decideUnchanged, decideKeepLocal:
 			res.delta.ItemsUnchanged++
 		default:
-			changed = append(changed, pending{post: post, terms: terms, imageID: imageID, hash: hash})
+			changed = append(changed, pending{id: cur.ID, post: post, terms: terms, imageID: imageID, hash: hash})
 			changedIDs = append(changedIDs, cur.ID)
 		}
 	}
@@ -422,9 +423,9 @@ func (e *Engine) storePage(ctx context.Context, in store.Integration, client *wo
 			evts = append(evts, *evt)
 		}
 	}
-	for i, ch := range changed {
+	for _, ch := range changed {
 		var cur *store.Content
-		if c, ok := existing[changedIDs[i]]; ok {
+		if c, ok := existing[ch.id]; ok {
 			cur = &c
 		}
 		post, terms, imageID, hash := ch.post, ch.terms, ch.imageID, ch.hash
