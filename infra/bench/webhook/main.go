@@ -31,6 +31,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/igny8/integrations/infra/local"
 	"github.com/igny8/integrations/shared/jobs"
@@ -342,21 +343,39 @@ func deliver(ctx context.Context, client *http.Client, endpoint string, s site, 
 	return result{status: resp.StatusCode, ack: time.Since(t0)}
 }
 
-// countJobs drains the queue and counts the jobs per delivery ID.
+// countJobs reads every message on the queue and counts the distinct
+// messages (SQS message IDs) per delivery ID. Nothing is deleted: a message
+// received twice (its visibility timeout ran out, or a receive's answer
+// was lost after the emulator had handed the messages out) is counted
+// once, so the count is the number of jobs, not of receives. It stops when
+// it has seen as many distinct messages as the queue held, or when the
+// queue has been empty for longer than a lost receive hides its messages.
 func countJobs(ctx context.Context, api *sqs.Client, url string) (map[string]int, error) {
-	out := map[string]int{}
-	empty := 0
-	for empty < 3 {
-		res, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 600, WaitTimeSeconds: 1})
+	attrs, err := api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages}})
+	if err != nil {
+		return nil, fmt.Errorf("queue depth: %w", err)
+	}
+	want, _ := strconv.Atoi(attrs.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessages)])
+	const hidden = 30           // seconds a received message stays invisible
+	seen := map[string]string{} // message ID → delivery ID
+	failures := 0
+	deadline := time.Now().Add(4 * hidden * time.Second)
+	lastNew := time.Now()
+	for len(seen) < want && time.Now().Before(deadline) && time.Since(lastNew) < 2*hidden*time.Second {
+		res, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: hidden, WaitTimeSeconds: 1})
 		if err != nil {
-			return nil, err
-		}
-		if len(res.Messages) == 0 {
-			empty++
+			// The messages of a lost answer come back after the
+			// visibility timeout; a few failures are not the queue's.
+			if failures++; failures > 20 {
+				return nil, fmt.Errorf("receive: %w", err)
+			}
 			continue
 		}
-		empty = 0
 		for _, m := range res.Messages {
+			if _, ok := seen[aws.ToString(m.MessageId)]; ok {
+				continue
+			}
 			env, err := jobs.Decode(aws.ToString(m.Body))
 			if err != nil {
 				return nil, err
@@ -365,8 +384,16 @@ func countJobs(ctx context.Context, api *sqs.Client, url string) (map[string]int
 			if err := json.Unmarshal(env.Payload, &p); err != nil {
 				return nil, err
 			}
-			out[p.DeliveryID]++
+			seen[aws.ToString(m.MessageId)] = p.DeliveryID
+			lastNew = time.Now()
 		}
+	}
+	if failures > 0 {
+		progress("%d receives failed while counting and were retried", failures)
+	}
+	out := map[string]int{}
+	for _, delivery := range seen {
+		out[delivery]++
 	}
 	return out, nil
 }
