@@ -418,15 +418,27 @@ func TestIncrementalPullUpdatesOnlyWhatChanged(t *testing.T) {
 	e.seed(150)
 	e.wp.SetClock(time.Now)
 	e.sync(contentsync.StartRequest{Mode: contentsync.ModeFull}, false)
+	// An incremental run with nothing changed sets the baseline of reads.
+	e.ddb.Reset()
+	if run := e.sync(contentsync.StartRequest{}, false); run.ItemsUpdated != 0 {
+		t.Fatalf("incremental with nothing changed: %+v", run)
+	}
+	baseReads := e.ddb.Count("GetItem")
 	posts := e.wp.Posts("post")
 	for _, p := range posts[:3] {
 		e.wp.EditPost(p.ID, func(p *fakewp.Post) { p.Title += " (edited)" })
 	}
 	e.wp.EditPost(posts[3].ID, func(p *fakewp.Post) { p.Status = "trash" })
 	e.wp.ResetRequests()
+	e.ddb.Reset()
 	run := e.sync(contentsync.StartRequest{}, false)
 	if run.ItemsUpdated != 4 || run.ItemsCreated != 0 {
 		t.Fatalf("incremental after 3 edits and a trash: %+v", run)
+	}
+	// Changed posts are read once, in the page's batch read: their
+	// updates add no GetItem.
+	if n := e.ddb.Count("GetItem"); n != baseReads {
+		t.Fatalf("incremental with 4 changed posts made %d GetItem calls, the same run with none %d", n, baseReads)
 	}
 	if last := e.events(contentsync.EventContentPull)[0]; last.RunID != run.ID ||
 		fmt.Sprint(last.Metadata["updated"]) != fmt.Sprint([]any{float64(posts[0].ID), float64(posts[1].ID), float64(posts[2].ID)}) ||

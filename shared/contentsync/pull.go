@@ -550,7 +550,7 @@ func (e *Engine) storePost(ctx context.Context, in store.Integration, contentTyp
 		next := *cur
 		next.Status = store.ContentConflict
 		next.Version = cur.Version
-		if _, err := e.deps.Store.UpdateContent(ctx, next, false); err != nil && !errors.Is(err, store.ErrPreconditionFailed) {
+		if _, err := e.deps.Store.UpdateReadContent(ctx, *cur, next, false); err != nil && !errors.Is(err, store.ErrPreconditionFailed) {
 			return nil, fmt.Errorf("mark conflict on content %s: %w", cur.ID, err)
 		}
 		d.ItemsConflicted++
@@ -568,7 +568,8 @@ func (e *Engine) storePost(ctx context.Context, in store.Integration, contentTyp
 	next.Version = cur.Version
 	next.SyncedVersion = cur.Version + 1
 	next.PushIntent = ""
-	if _, err := e.deps.Store.UpdateContent(ctx, next, bodyChanged || cur.Body == ""); err != nil {
+	// cur is the metadata just read: the update need not read it again.
+	if _, err := e.deps.Store.UpdateReadContent(ctx, *cur, next, bodyChanged || cur.Body == ""); err != nil {
 		if errors.Is(err, store.ErrPreconditionFailed) {
 			// Edited locally this instant: the next sync decides.
 			d.ItemsUnchanged++

@@ -199,7 +199,7 @@ func (e *Engine) webhookDeleted(ctx context.Context, in store.Integration, job j
 	next.Version = cur.Version
 	next.SyncedVersion = cur.Version + 1
 	next.PushIntent = ""
-	if _, err := e.deps.Store.UpdateContent(ctx, next, false); err != nil {
+	if _, err := e.deps.Store.UpdateReadContent(ctx, cur, next, false); err != nil {
 		if errors.Is(err, store.ErrPreconditionFailed) {
 			return fmt.Errorf("content %s changed while marking it deleted: %w", id, err) // retried
 		}

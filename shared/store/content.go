@@ -118,6 +118,7 @@ type ContentStore interface {
 	CreateContent(ctx context.Context, c Content) (Content, error)
 	GetContent(ctx context.Context, accountID, id string) (Content, error)
 	UpdateContent(ctx context.Context, c Content, bodyChanged bool) (Content, error)
+	UpdateReadContent(ctx context.Context, old, c Content, bodyChanged bool) (Content, error)
 	DeleteContent(ctx context.Context, accountID, id string, expectedVersion int64) error
 	ContentIDsByWordPressID(ctx context.Context, accountID, integrationID string, wpIDs []int64) (map[int64]string, error)
 	GetContentMetas(ctx context.Context, accountID string, ids []string) (map[string]Content, error)
@@ -685,18 +686,41 @@ func (s *Store) UpdateContent(ctx context.Context, c Content, bodyChanged bool) 
 	}
 }
 
+// UpdateReadContent is UpdateContent for a caller that has just read the
+// content's metadata as old (GetContentMetas, GetContent): it skips
+// UpdateContent's own read, so a bulk pull of changed posts reads each one
+// once. The write is conditional on old.Version, as UpdateContent's is on
+// the version it reads: if the content changed since old was read, it
+// fails with ErrPreconditionFailed and writes nothing. c.Version must be 0
+// or old.Version; c's ID and account must be old's.
+func (s *Store) UpdateReadContent(ctx context.Context, old, c Content, bodyChanged bool) (Content, error) {
+	if err := validateContent(c); err != nil {
+		return Content{}, fmt.Errorf("update content: %w", err)
+	}
+	if c.ID == "" || c.ID != old.ID || c.AccountID != old.AccountID || old.Version == 0 {
+		return Content{}, fmt.Errorf("update content %q from a read of %q: %w", c.ID, old.ID, ErrInvalid)
+	}
+	out, err := s.writeContentUpdate(ctx, old, c, bodyChanged)
+	if err == nil && s.contentHook != nil {
+		out = s.contentHook(ctx, &old, out)
+	}
+	return out, err
+}
+
 func (s *Store) updateContentOnce(ctx context.Context, c Content, bodyChanged bool) (out, old Content, err error) {
-	defer func() {
-		if err != nil {
-			out = Content{}
-		}
-	}()
 	old, err = s.getContentMeta(ctx, c.AccountID, c.ID)
 	if err != nil {
 		return Content{}, old, fmt.Errorf("update content: %w", err)
 	}
+	out, err = s.writeContentUpdate(ctx, old, c, bodyChanged)
+	return out, old, err
+}
+
+// writeContentUpdate writes c over old, the stored metadata as last read,
+// under the condition that the stored version is still old.Version.
+func (s *Store) writeContentUpdate(ctx context.Context, old, c Content, bodyChanged bool) (Content, error) {
 	if c.Version != 0 && c.Version != old.Version {
-		return Content{}, old, fmt.Errorf("update content %s: version %d, stored %d: %w", c.ID, c.Version, old.Version, ErrPreconditionFailed)
+		return Content{}, fmt.Errorf("update content %s: version %d, stored %d: %w", c.ID, c.Version, old.Version, ErrPreconditionFailed)
 	}
 	next := c
 	next.CreatedAt = old.CreatedAt
@@ -705,7 +729,7 @@ func (s *Store) updateContentOnce(ctx context.Context, c Content, bodyChanged bo
 	next = contentNormalize(next)
 	meta, err := marshalContentMeta(next)
 	if err != nil {
-		return Content{}, old, fmt.Errorf("update content: %w", err)
+		return Content{}, fmt.Errorf("update content: %w", err)
 	}
 	stale := fmt.Errorf("update content %s: version %d changed concurrently: %w", c.ID, old.Version, ErrPreconditionFailed)
 
@@ -714,24 +738,24 @@ func (s *Store) updateContentOnce(ctx context.Context, c Content, bodyChanged bo
 		if next.Body == "" {
 			op, err := s.txDelete(entityContentBody, ContentBodyKey(c.AccountID, c.ID), nil, nil)
 			if err != nil {
-				return Content{}, old, fmt.Errorf("update content: %w", err)
+				return Content{}, fmt.Errorf("update content: %w", err)
 			}
 			ops = append(ops, op)
 		} else {
 			body, err := marshalContentBody(c.AccountID, c.ID, next.Body)
 			if err != nil {
-				return Content{}, old, fmt.Errorf("update content: %w", err)
+				return Content{}, fmt.Errorf("update content: %w", err)
 			}
 			op, err := s.txPut(entityContentBody, body, nil, nil)
 			if err != nil {
-				return Content{}, old, fmt.Errorf("update content: %w", err)
+				return Content{}, fmt.Errorf("update content: %w", err)
 			}
 			ops = append(ops, op)
 		}
 	}
 	lookupOps, err := s.contentLookupMoves(old, next)
 	if err != nil {
-		return Content{}, old, fmt.Errorf("update content: %w", err)
+		return Content{}, fmt.Errorf("update content: %w", err)
 	}
 	ops = append(ops, lookupOps...)
 
@@ -739,22 +763,22 @@ func (s *Store) updateContentOnce(ctx context.Context, c Content, bodyChanged bo
 		if err := s.conditionalPut(ctx, entityContent, meta, *versionIs(old.Version)); err != nil {
 			if isConditionFailed(err) {
 				if _, err := s.getContentMeta(ctx, c.AccountID, c.ID); errors.Is(err, ErrNotFound) {
-					return Content{}, old, fmt.Errorf("update content: %w", err)
+					return Content{}, fmt.Errorf("update content: %w", err)
 				}
-				return Content{}, old, stale
+				return Content{}, stale
 			}
-			return Content{}, old, fmt.Errorf("update content %s: %w", c.ID, err)
+			return Content{}, fmt.Errorf("update content %s: %w", c.ID, err)
 		}
-		return next, old, nil
+		return next, nil
 	}
 	put, err := s.txPut(entityContent, meta, versionIs(old.Version), stale)
 	if err != nil {
-		return Content{}, old, fmt.Errorf("update content: %w", err)
+		return Content{}, fmt.Errorf("update content: %w", err)
 	}
 	if err := s.transact(ctx, "update content", append([]txOp{put}, ops...)); err != nil {
-		return Content{}, old, err
+		return Content{}, err
 	}
-	return next, old, nil
+	return next, nil
 }
 
 // contentLookupMoves returns the ops that move the WordPress lookup from

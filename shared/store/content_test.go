@@ -519,6 +519,14 @@ func TestContentCallCounts(t *testing.T) {
 			return
 		}, map[string]int{"GetItem": 1, "PutItem": 1}},
 		{"update body", func() (err error) { c.Body = "<p>new</p>"; c, err = e.s.UpdateContent(ctx, c, true); return }, map[string]int{"GetItem": 1, "TransactWriteItems": 1}},
+		{"update what was just read: no read of its own", func() (err error) {
+			old := c
+			old.Body = ""
+			next := old
+			next.Title = "retitled again"
+			c, err = e.s.UpdateReadContent(ctx, old, next, false)
+			return
+		}, map[string]int{"PutItem": 1}},
 		{"metas", func() error { _, err := e.s.GetContentMetas(ctx, "a", []string{c.ID, "x"}); return err }, map[string]int{"BatchGetItem": 1}},
 		{"lookups", func() error { _, err := e.s.ContentIDsByWordPressID(ctx, "a", "int-1", []int64{5, 6}); return err }, map[string]int{"BatchGetItem": 1}},
 		{"list", func() error {
@@ -570,6 +578,7 @@ func TestContentOptimisticLocking(t *testing.T) {
 		{"stale meta update", func() error { s := v1; s.Title = "stale"; _, err := e.s.UpdateContent(ctx, s, false); return err }()},
 		{"stale body update", func() error { s := v1; s.Body = "stale"; _, err := e.s.UpdateContent(ctx, s, true); return err }()},
 		{"stale delete", e.s.DeleteContent(ctx, "acct-1", v1.ID, v1.Version)},
+		{"update from a stale read", func() error { s := v1; s.Title = "stale"; _, err := e.s.UpdateReadContent(ctx, v1, s, true); return err }()},
 	}
 	for _, c := range cases {
 		if !errors.Is(c.err, ErrPreconditionFailed) {
@@ -578,6 +587,12 @@ func TestContentOptimisticLocking(t *testing.T) {
 	}
 	if got, _ := e.s.GetContent(ctx, "acct-1", v1.ID); got.Version != 2 || got.Title != "v2" || got.Body != "<p>v1</p>" {
 		t.Fatalf("stale writes changed the content: %+v", got)
+	}
+
+	other := v2
+	other.ID = "other"
+	if _, err := e.s.UpdateReadContent(ctx, v2, other, false); !errors.Is(err, ErrInvalid) {
+		t.Errorf("update of one content from a read of another: err = %v, want ErrInvalid", err)
 	}
 
 	// Concurrent writers holding the same version: exactly one wins.
