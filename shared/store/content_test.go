@@ -578,7 +578,12 @@ func TestContentOptimisticLocking(t *testing.T) {
 		{"stale meta update", func() error { s := v1; s.Title = "stale"; _, err := e.s.UpdateContent(ctx, s, false); return err }()},
 		{"stale body update", func() error { s := v1; s.Body = "stale"; _, err := e.s.UpdateContent(ctx, s, true); return err }()},
 		{"stale delete", e.s.DeleteContent(ctx, "acct-1", v1.ID, v1.Version)},
-		{"update from a stale read", func() error { s := v1; s.Title = "stale"; _, err := e.s.UpdateReadContent(ctx, v1, s, true); return err }()},
+		{"update from a stale read", func() error {
+			s := v1
+			s.Title = "stale"
+			_, err := e.s.UpdateReadContent(ctx, v1, s, true)
+			return err
+		}()},
 	}
 	for _, c := range cases {
 		if !errors.Is(c.err, ErrPreconditionFailed) {
