@@ -22,6 +22,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -239,7 +240,9 @@ func retryAfter(h http.Header, now time.Time) *int {
 
 // keyLike matches key-shaped tokens: OpenAI's 401 message quotes the key
 // masked ("sk-abc1***...wxyz"), which must not reach callers either.
-var keyLike = regexp.MustCompile(`\b(sk|key|rw|bria)[-_][A-Za-z0-9_*.-]{4,}|[A-Za-z0-9_-]*\*{3,}[A-Za-z0-9_*-]*`)
+var keyLike = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\b(sk|key|rw|bria)[-_][A-Za-z0-9_*.-]{4,}|[A-Za-z0-9_-]*\*{3,}[A-Za-z0-9_*-]*`)
+})
 
 // redact removes the key, key-shaped tokens and control characters from a
 // provider message and caps its length.
@@ -247,7 +250,7 @@ func redact(msg, key string) string {
 	if key != "" {
 		msg = strings.ReplaceAll(msg, key, "[redacted]")
 	}
-	msg = keyLike.ReplaceAllStringFunc(msg, func(tok string) string {
+	msg = keyLike().ReplaceAllStringFunc(msg, func(tok string) string {
 		// Words such as "key-value" are not keys: a key-like token has a
 		// mask or a digit and some length.
 		if strings.Contains(tok, "***") || (len(tok) >= 12 && strings.ContainsAny(tok, "0123456789")) {

@@ -138,7 +138,7 @@ func imagePrice(m store.Model, size, quality string) (store.ImagePrice, error) {
 
 // decimal parses a validated decimal price string exactly.
 func decimal(s string) (*big.Rat, error) {
-	if !decimalPattern.MatchString(s) {
+	if !decimalPattern().MatchString(s) {
 		return nil, fmt.Errorf("price %q is not a decimal string", s)
 	}
 	r, ok := new(big.Rat).SetString(s)

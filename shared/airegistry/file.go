@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/igny8/integrations/shared/apperr"
@@ -103,16 +104,16 @@ func Parse(b []byte) (File, error) {
 }
 
 var (
-	modelIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+	modelIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`) })
 	// decimalPattern is a non-negative decimal with at most 9 integer and
 	// 12 fractional digits: prices to a trillionth of a dollar.
-	decimalPattern = regexp.MustCompile(`^[0-9]{1,9}(\.[0-9]{1,12})?$`)
-	sizePattern    = regexp.MustCompile(`^[0-9]{2,5}x[0-9]{2,5}$`)
-	qualityPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+	decimalPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{1,9}(\.[0-9]{1,12})?$`) })
+	sizePattern    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{2,5}x[0-9]{2,5}$`) })
+	qualityPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`) })
 )
 
 // ValidID reports whether id is a well-formed model ID.
-func ValidID(id string) bool { return modelIDPattern.MatchString(id) }
+func ValidID(id string) bool { return modelIDPattern().MatchString(id) }
 
 // Validate checks one entry; errors are *apperr.Error naming the field.
 func Validate(m store.Model) error {
@@ -141,7 +142,7 @@ func Validate(m store.Model) error {
 			return bad("type", "%s has only image models", m.Provider)
 		}
 		for field, v := range map[string]string{"input_usd_per_million_tokens": m.InputUSDPerMillionTokens, "output_usd_per_million_tokens": m.OutputUSDPerMillionTokens} {
-			if !decimalPattern.MatchString(v) {
+			if !decimalPattern().MatchString(v) {
 				return bad(field, "%s must be a decimal string such as \"2.50\" (USD per million tokens)", field)
 			}
 		}
@@ -168,11 +169,11 @@ func Validate(m store.Model) error {
 	for i, p := range m.ImagePrices {
 		field := fmt.Sprintf("image_prices[%d]", i)
 		switch {
-		case !decimalPattern.MatchString(p.USDPerImage):
+		case !decimalPattern().MatchString(p.USDPerImage):
 			return bad(field+".usd_per_image", "usd_per_image must be a decimal string such as \"0.040\"")
-		case p.Size != "" && !sizePattern.MatchString(p.Size):
+		case p.Size != "" && !sizePattern().MatchString(p.Size):
 			return bad(field+".size", "size must look like 1024x1024")
-		case p.Quality != "" && !qualityPattern.MatchString(p.Quality):
+		case p.Quality != "" && !qualityPattern().MatchString(p.Quality):
 			return bad(field+".quality", "quality must be a short lower-case word such as standard or hd")
 		case seen[[2]string{p.Size, p.Quality}]:
 			return bad(field, "two prices for size %q and quality %q", p.Size, p.Quality)

@@ -32,8 +32,10 @@ var _ Store = (*store.Store)(nil)
 // made through this instance is visible to it at once; other warm
 // instances see it within the TTL.
 type Registry struct {
-	store  Store
-	file   File
+	store Store
+	// file is the data file, parsed on first use: a function that never
+	// reads the registry does not pay for parsing it at cold start.
+	file   func() File
 	ttl    time.Duration
 	now    func() time.Time
 	logger *slog.Logger
@@ -49,14 +51,29 @@ func New(st Store, file File, ttl time.Duration, logger *slog.Logger) *Registry 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Registry{store: st, file: file, ttl: ttl, now: time.Now, logger: logger}
+	return &Registry{store: st, file: func() File { return file }, ttl: ttl, now: time.Now, logger: logger}
+}
+
+// NewEmbedded is New over the embedded data file, parsed on first use. The
+// file is checked by this package's tests, so a parse failure is a build
+// defect and panics.
+func NewEmbedded(st Store, ttl time.Duration, logger *slog.Logger) *Registry {
+	r := New(st, File{}, ttl, logger)
+	r.file = sync.OnceValue(func() File {
+		f, err := Embedded()
+		if err != nil {
+			panic(err)
+		}
+		return f
+	})
+	return r
 }
 
 // SetClock replaces the clock (tests).
 func (r *Registry) SetClock(now func() time.Time) { r.now = now }
 
 // Defaults are the data file's default models.
-func (r *Registry) Defaults() Defaults { return r.file.Defaults }
+func (r *Registry) Defaults() Defaults { return r.file().Defaults }
 
 // staleRetry is how long a cached registry is served after a failed
 // refresh before the next attempt.
@@ -85,12 +102,12 @@ func (r *Registry) snapshot(ctx context.Context) (map[string]store.Model, error)
 		}
 		return nil, err
 	}
-	if set.SeedVersion < r.file.Version {
-		n, err := r.store.SeedModels(ctx, r.file.Models, r.file.Version)
+	if file := r.file(); set.SeedVersion < file.Version {
+		n, err := r.store.SeedModels(ctx, file.Models, file.Version)
 		if err != nil {
 			return nil, fmt.Errorf("seed model registry: %w", err)
 		}
-		r.logger.InfoContext(ctx, "model registry seeded", slog.Int("data_version", r.file.Version),
+		r.logger.InfoContext(ctx, "model registry seeded", slog.Int("data_version", file.Version),
 			slog.Int("previous_version", set.SeedVersion), slog.Int("written", n))
 		if set, err = r.store.LoadModels(ctx); err != nil {
 			return nil, err

@@ -100,13 +100,7 @@ func New(cfg config.Config, clients awsclients.Clients, logger *slog.Logger) *Ap
 		Logger:          logger,
 		Schedule:        a.Store,
 	})
-	// The data file is embedded and checked by its package's tests, so a
-	// parse failure here is a build defect: fail INIT loudly.
-	file, err := airegistry.Embedded()
-	if err != nil {
-		panic(err)
-	}
-	a.Models = airegistry.New(a.Store, file, cfg.ModelCacheTTL, logger)
+	a.Models = airegistry.NewEmbedded(a.Store, cfg.ModelCacheTTL, logger)
 	a.AISettings = aisettings.New(aisettings.Deps{
 		Store: a.Store, Secrets: a.Secrets, Registry: a.Models, Logger: logger,
 		Checker: aiproviders.New(aiproviders.BaseURLs{

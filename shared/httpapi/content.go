@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/igny8/integrations/shared/apperr"
@@ -276,7 +277,7 @@ func (s *Server) handleListImages(w http.ResponseWriter, r *http.Request) error 
 	return encode(w, http.StatusOK, out)
 }
 
-var taxonomyName = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
+var taxonomyName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9_-]{1,32}$`) })
 
 type termRequest struct {
 	Type   string `json:"type"`
@@ -287,7 +288,7 @@ type termRequest struct {
 
 func (r termRequest) Validate() error {
 	switch {
-	case !taxonomyName.MatchString(r.Type):
+	case !taxonomyName().MatchString(r.Type):
 		return apperr.Field(apperr.Invalid, "type", "type is required: category, post_tag or a custom taxonomy's slug")
 	case strings.TrimSpace(r.Name) == "":
 		return apperr.Field(apperr.Invalid, "name", "name is required")

@@ -15,7 +15,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
 	// The Lambda runtime image need not carry the zone database.
 	_ "time/tzdata"
 
@@ -195,7 +197,7 @@ func apply(ps *store.PublishSettings, in Input) {
 	}
 }
 
-var hhmm = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$`)
+var hhmm = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$`) })
 
 func minutes(v string) int {
 	h, _ := strconv.Atoi(v[:2])
@@ -239,10 +241,10 @@ func Validate(ps store.PublishSettings) error {
 	slots := make([]Slot, len(ps.TimeSlots))
 	for i, t := range ps.TimeSlots {
 		field := fmt.Sprintf("publish_time_slots[%d]", i)
-		if !hhmm.MatchString(t.Start) || t.Start == "24:00" {
+		if !hhmm().MatchString(t.Start) || t.Start == "24:00" {
 			return bad(field+".start", "start must be HH:MM from 00:00 to 23:59")
 		}
-		if !hhmm.MatchString(t.End) {
+		if !hhmm().MatchString(t.End) {
 			return bad(field+".end", "end must be HH:MM from 00:01 to 24:00")
 		}
 		slots[i] = Slot{minutes(t.Start), minutes(t.End)}
@@ -279,7 +281,7 @@ func RulesOf(ps store.PublishSettings) (Rules, error) {
 		}
 	}
 	for _, t := range ps.TimeSlots {
-		if hhmm.MatchString(t.Start) && hhmm.MatchString(t.End) {
+		if hhmm().MatchString(t.Start) && hhmm().MatchString(t.End) {
 			r.Slots = append(r.Slots, Slot{minutes(t.Start), minutes(t.End)})
 		}
 	}

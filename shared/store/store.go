@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -266,7 +267,7 @@ func isConditionFailed(err error) bool {
 
 // keyCondRE matches the expression builder's rendering of a two-part key
 // condition: "(#0 = :0) AND (begins_with (#1, :1))".
-var keyCondRE = regexp.MustCompile(`^\((.+?)\) AND \((.+)\)$`)
+var keyCondRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\((.+?)\) AND \((.+)\)$`) })
 
 // keyCondition returns a built key condition without the builder's
 // parentheses around its two parts. DynamoDB reads both forms the same; the
@@ -279,7 +280,7 @@ func keyCondition(s *string) *string {
 	if s == nil {
 		return nil
 	}
-	if m := keyCondRE.FindStringSubmatch(*s); m != nil {
+	if m := keyCondRE().FindStringSubmatch(*s); m != nil {
 		out := m[1] + " AND " + m[2]
 		return &out
 	}

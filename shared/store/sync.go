@@ -399,7 +399,7 @@ func syncCap(s string, n int) string {
 // ------------------------------------------------------------ expressions
 
 // syncAliasRE matches the expression builder's name placeholders (#0, #1 …).
-var syncAliasRE = regexp.MustCompile(`#[0-9]+`)
+var syncAliasRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`#[0-9]+`) })
 
 // syncExprString and syncExprNames rewrite a built expression so the
 // embedded emulator (kumo v0.33.1) reads it as DynamoDB does; the result
@@ -414,7 +414,7 @@ func syncExprString(s *string) *string {
 	if s == nil {
 		return nil
 	}
-	out := syncAliasRE.ReplaceAllString(strings.ReplaceAll(*s, "\n", " "), "${0}_")
+	out := syncAliasRE().ReplaceAllString(strings.ReplaceAll(*s, "\n", " "), "${0}_")
 	return &out
 }
 

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -529,7 +530,7 @@ func (c *Client) notJSON(path string, resp *Response, what string) *Error {
 	return e
 }
 
-var titlePattern = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
+var titlePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`) })
 
 // describeAnswer names a non-JSON body for a message: "a web page titled
 // "Just a moment..."", "an empty answer", "a plain text answer".
@@ -541,7 +542,7 @@ func (c *Client) describeAnswer(resp *Response) string {
 	case looksLikeJSON(trimJSONPrefix(body)):
 		return "an unrecognised JSON answer"
 	}
-	if m := titlePattern.FindSubmatch(body); m != nil {
+	if m := titlePattern().FindSubmatch(body); m != nil {
 		if title := c.scrub(cleanText(string(m[1]))); title != "" {
 			if len(title) > 100 {
 				title = title[:100] + "…"
@@ -555,12 +556,12 @@ func (c *Client) describeAnswer(resp *Response) string {
 	return "a non-JSON answer"
 }
 
-var tagPattern = regexp.MustCompile(`<[^>]*>`)
+var tagPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<[^>]*>`) })
 
 // cleanText turns WordPress's messages (which may carry HTML and
 // entities) into plain text.
 func cleanText(s string) string {
-	s = html.UnescapeString(tagPattern.ReplaceAllString(s, ""))
+	s = html.UnescapeString(tagPattern().ReplaceAllString(s, ""))
 	return strings.Join(strings.Fields(s), " ")
 }
 

@@ -289,12 +289,12 @@ func invalidShape(path, key string, err error) *Error {
 		Hint:    "A plugin may be changing REST responses."}
 }
 
-var collectionPattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+var collectionPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9_-]{1,64}$`) })
 
 // ValidCollection reports whether name can be a wp/v2 collection: "posts",
 // "pages" or a custom type's rest_base (lower-case letters, digits, - and _,
 // at most 64). Callers check user input with it before building a path.
-func ValidCollection(name string) bool { return collectionPattern.MatchString(name) }
+func ValidCollection(name string) bool { return collectionPattern().MatchString(name) }
 
 // CollectionTotal returns how many items the wp/v2 collection restBase
 // ("posts", "pages", a custom type's rest_base) holds, from X-WP-Total of a
