@@ -109,6 +109,33 @@ func run(ctx context.Context, t *tb, o options) (err error) {
 		fmt.Sprintf("0 / 0 / %d", o.posts), yes(re.ItemsCreated == 0 && re.ItemsUpdated == 0 && re.ItemsUnchanged == o.posts))
 	add("WordPress requests, re-sync", itoa(wpRe), fmt.Sprintf("REST minimum %d", restMin), yes(wpRe == restMin))
 
+	// The CPU floor: the same full sync into a fresh account with the
+	// site's latency all but taken out. What remains is the machine's
+	// processing time (workers, emulator, fake WordPress on shared cores);
+	// the ratio target is out of reach when this alone exceeds it.
+	progress("full sync with 1 ms WordPress latency (the CPU floor)")
+	wp.SetLatency(time.Millisecond)
+	floorAcct, err := st.account("bench-floor")
+	if err != nil {
+		return err
+	}
+	floorID, err := floorAcct.createIntegration(ctx, wp.URL, wp.Username, wp.Password)
+	if err != nil {
+		return err
+	}
+	floor, floorWall, err := floorAcct.syncAndWait(ctx, floorID, "")
+	wp.SetLatency(o.latency)
+	if err != nil {
+		return err
+	}
+	st.takeInvocations()
+	if floor.ItemsCreated != o.posts {
+		return fmt.Errorf("CPU-floor sync created %d of %d posts", floor.ItemsCreated, o.posts)
+	}
+	allowed := time.Duration(1.25 * float64(lower))
+	add("The same full sync with 1 ms WordPress latency (wall: the CPU floor of this machine)", ms(floorWall),
+		fmt.Sprintf("below 1.25 × lower bound (%s), or the ratio target is out of reach", ms(allowed)), yes(floorWall < allowed))
+
 	// DynamoDB and SQS counts: the same service, metered.
 	progress("metered run (app.New wiring on the emulator, every AWS call counted): full sync")
 	d, err := newMetered(ctx, t, st.EmulatorURL, o, wp)
