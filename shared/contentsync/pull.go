@@ -563,13 +563,14 @@ func (e *Engine) storePost(ctx context.Context, in store.Integration, contentTyp
 		return evt, nil
 	}
 	next := *cur
-	bodyChanged := next.Body != post.Content.value()
 	applyPost(&next, post, contentType, terms, imageID, hash)
 	next.Version = cur.Version
 	next.SyncedVersion = cur.Version + 1
 	next.PushIntent = ""
-	// cur is the metadata just read: the update need not read it again.
-	if _, err := e.deps.Store.UpdateReadContent(ctx, *cur, next, bodyChanged || cur.Body == ""); err != nil {
+	// cur is the metadata just read, so the update need not read it again.
+	// Metadata carries no body to compare with, and the post's hash says
+	// something changed: the body is written with the rest.
+	if _, err := e.deps.Store.UpdateReadContent(ctx, *cur, next, true); err != nil {
 		if errors.Is(err, store.ErrPreconditionFailed) {
 			// Edited locally this instant: the next sync decides.
 			d.ItemsUnchanged++
